@@ -1,0 +1,204 @@
+"""The ARM conventions every sandbox route shares: errors, routing, request context, paging.
+
+Routes are matched case-insensitively and with our own small router because ARM treats
+paths and resource names without regard to case, and aiohttp's router does not.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from .state import Sandbox
+
+API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-(preview|privatepreview|beta|alpha))?$", re.IGNORECASE)
+GUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+PAGE_SIZE = 100
+
+
+class ArmError(Exception):
+    """An error answered the way ARM answers it: a status and `{"error": {"code", "message"}}`."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+    def response(self) -> web.Response:
+        body = {"error": {"code": self.code, "message": self.message}}
+        return web.json_response(body, status=self.status, headers=self.headers)
+
+
+def not_found(resource_type: str, name: str, resource_group: str | None = None) -> ArmError:
+    where = f" under resource group '{resource_group}'" if resource_group else ""
+    return ArmError(
+        404,
+        "ResourceNotFound",
+        f"The Resource '{resource_type}/{name}'{where} was not found. For more details please go to "
+        "https://aka.ms/ARMResourceNotFoundFix",
+    )
+
+
+def bad_request(code: str, message: str) -> ArmError:
+    return ArmError(400, code, message)
+
+
+def is_guid(value: str) -> bool:
+    return bool(GUID_RE.match(value))
+
+
+@dataclass
+class Ctx:
+    """What a route handler gets: the request, the sandbox and a few parsed conveniences."""
+
+    request: web.Request
+    sandbox: Sandbox
+    caller_oid: str = ""
+    _body: Any = field(default=None, repr=False)
+    _body_read: bool = False
+
+    @property
+    def query(self) -> dict[str, str]:
+        # ARM reads query parameter names case-insensitively ($filter, $skipToken, api-version).
+        return {k.lower(): v for k, v in self.request.query.items()}
+
+    @property
+    def base_url(self) -> str:
+        return self.sandbox.base_url
+
+    async def json(self) -> dict[str, Any]:
+        if not self._body_read:
+            raw = await self.request.read()
+            self._body_read = True
+            if not raw.strip():
+                self._body = {}
+            else:
+                try:
+                    self._body = json.loads(raw)
+                except (ValueError, UnicodeDecodeError) as exc:
+                    raise ArmError(
+                        400,
+                        "InvalidRequestContent",
+                        f"The request content was invalid and could not be deserialized: {exc}",
+                    ) from exc
+            if not isinstance(self._body, dict):
+                raise ArmError(400, "InvalidRequestContent", "The request content must be a JSON object.")
+        return self._body
+
+
+Handler = Callable[..., Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class Route:
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+    name: str
+    public: bool = False  # served without a bearer token or api-version (token and metadata endpoints)
+
+
+class Router:
+    """Path templates like `/subscriptions/{sub}/resourceGroups/{rg}`, matched ignoring case."""
+
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+        # Tried after every other route: the generic `/providers/{namespace}/{type}/{name}` reads.
+        self.fallbacks: list[Route] = []
+
+    def route(
+        self, method: str, template: str, public: bool = False, fallback: bool = False
+    ) -> Callable[[Handler], Handler]:
+        # `{name}` is one path segment; `{name*}` is any number of them (an ARM scope, possibly empty).
+        regex = re.sub(r"\{(\w+)\*\}", r"(?P<\1>(?:/[^/]+)*?)", template.rstrip("/"))
+        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", regex)
+        pattern = re.compile(f"^{regex}/?$", re.IGNORECASE)
+
+        def register(handler: Handler) -> Handler:
+            table = self.fallbacks if fallback else self.routes
+            table.append(Route(method.upper(), pattern, handler, handler.__name__, public))
+            return handler
+
+        return register
+
+    def resolve(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        allowed: list[str] = []
+        for route in (*self.routes, *self.fallbacks):
+            m = route.pattern.match(path)
+            if not m:
+                continue
+            if route.method == method.upper():
+                return route, m.groupdict()
+            allowed.append(route.method)
+        if allowed:
+            raise ArmError(
+                405,
+                "HttpMethodNotAllowed",
+                f"The requested HTTP method '{method}' is not supported for '{path}'. "
+                f"Allowed: {', '.join(sorted(set(allowed)))}.",
+            )
+        raise ArmError(
+            404,
+            "NoRegisteredProviderFound",
+            f"No registered resource provider found for the path '{path}'.",
+        )
+
+
+ROUTER = Router()
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response(body, status=status, headers=headers or {})
+
+
+def page(ctx: Ctx, items: Iterable[dict[str, Any]], page_size: int = PAGE_SIZE) -> web.Response:
+    """One page of a list, with `nextLink` carrying the rest as ARM does past its page size."""
+    everything = list(items)
+    try:
+        start = int(ctx.query.get("$skiptoken", "0"))
+    except ValueError as exc:
+        raise bad_request("InvalidSkipToken", "The $skiptoken is not valid.") from exc
+    top = ctx.query.get("$top")
+    size = page_size
+    if top and top.isdigit():
+        size = min(size, max(1, int(top)))
+    chunk = everything[start : start + size]
+    body: dict[str, Any] = {"value": chunk}
+    if start + size < len(everything) and not top:
+        params = {k: v for k, v in ctx.request.query.items() if k.lower() != "$skiptoken"}
+        params["$skiptoken"] = str(start + size)
+        body["nextLink"] = f"{ctx.base_url}{ctx.request.path}?{urlencode(params)}"
+    return json_response(body)
+
+
+def new_guid() -> str:
+    return str(uuid.uuid4())
+
+
+def split_id(resource_id: str) -> dict[str, str]:
+    """Key parts of an ARM id, keys lower-cased: subscriptions, resourcegroups, providers, and name/type."""
+    parts = [p for p in resource_id.split("/") if p]
+    out: dict[str, str] = {}
+    i = 0
+    while i + 1 < len(parts):
+        key = parts[i].lower()
+        if key == "providers" and i + 3 < len(parts) + 1 and i + 2 < len(parts):
+            out["namespace"] = parts[i + 1]
+            out["type"] = parts[i + 2]
+            if i + 3 < len(parts):
+                out["name"] = parts[i + 3]
+            i += 4
+            continue
+        out[key] = parts[i + 1]
+        i += 2
+    return out

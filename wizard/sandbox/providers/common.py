@@ -1,0 +1,69 @@
+"""Lookups every provider needs: the subscription and resource group a path names."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from ..arm import ArmError, Ctx
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def require_subscription(ctx: Ctx, sub: str) -> dict[str, Any]:
+    found = ctx.sandbox.store.subscriptions.get(sub.lower())
+    if found is None:
+        raise ArmError(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
+    return found
+
+
+def group_id(sub: str, rg: str) -> str:
+    return f"/subscriptions/{sub}/resourceGroups/{rg}"
+
+
+def require_group(ctx: Ctx, sub: str, rg: str) -> dict[str, Any]:
+    require_subscription(ctx, sub)
+    found = ctx.sandbox.store.get(group_id(sub, rg))
+    if found is None:
+        raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
+    return found
+
+
+def canonical_id(ctx: Ctx, sub: str, rg: str) -> str:
+    """The group's id spelled as it was created (ARM answers in the stored casing)."""
+    return str(require_group(ctx, sub, rg)["id"])
+
+
+def validate_tags(tags: Any) -> dict[str, str]:
+    if tags is None:
+        return {}
+    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+        raise ArmError(400, "InvalidTag", "Tags must be an object of string names to string values.")
+    if len(tags) > 50:
+        raise ArmError(400, "InvalidTagCount", "A resource can have at most 50 tags.")
+    for name, value in tags.items():
+        if not name or len(name) > 512 or any(c in name for c in "<>%&\\?/"):
+            raise ArmError(
+                400,
+                "InvalidTagNameCharacters",
+                f"The tag name '{name}' has invalid characters '<,>,%,&,\\,?,/' or is longer than 512 characters.",
+            )
+        if len(value) > 256:
+            raise ArmError(400, "InvalidTagValueLength", f"The value of tag '{name}' is longer than 256 characters.")
+    return dict(tags)
+
+
+def created_stamp(ctx: Ctx) -> dict[str, str]:
+    """ARM's systemData for a resource the signed-in caller creates now."""
+    stamp = now_iso()
+    who = ctx.sandbox.store.caller.get("upn", "admin@sandbox.onmicrosoft.com")
+    return {
+        "createdBy": who,
+        "createdByType": "User",
+        "createdAt": stamp,
+        "lastModifiedBy": who,
+        "lastModifiedByType": "User",
+        "lastModifiedAt": stamp,
+    }

@@ -1,0 +1,527 @@
+"""Microsoft.App: managed environments, container apps (long-running PUT and PATCH), their
+operation status and results, revisions and secrets.
+
+What this reproduces because the engine depends on it: PATCH merges objects (RFC 7386) and
+replaces lists whole; secret values never appear in a GET, so a read-modified PUT fails on
+its value-less secrets; a template change makes a new revision and an identity change does
+not; `identity.type` decides whether the system-assigned identity (and its principal) lives.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import re
+import string
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from ..arm import ROUTER, ArmError, Ctx, json_response, not_found, page
+from ..state import Operation
+from ..store import Principal, Store
+from .authorization import authorize
+from .common import created_stamp, now_iso, require_group, require_subscription, validate_tags
+from .resources import LOCATIONS, location_key, require_registered
+
+APP_TYPE = "Microsoft.App/containerApps"
+ENV_TYPE = "Microsoft.App/managedEnvironments"
+IDENTITY_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities"
+APPS = "/subscriptions/{sub}/resourcegroups/{rg}/providers/Microsoft.App/containerApps"
+ENVS = "/subscriptions/{sub}/resourcegroups/{rg}/providers/Microsoft.App/managedEnvironments"
+OPS = "/subscriptions/{sub}/providers/Microsoft.App/locations/{location}"
+
+APP_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
+CONTAINER_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+ENV_NAME_RE = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+IDENTITY_TYPES = {
+    "none": "None",
+    "systemassigned": "SystemAssigned",
+    "userassigned": "UserAssigned",
+    "systemassigned,userassigned": "SystemAssigned,UserAssigned",
+}
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386: objects merge key by key, null deletes, everything else (lists too) replaces."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+# -- managed environments -----------------------------------------------------------------------
+@ROUTER.route("GET", ENVS + "/{name}")
+async def get_environment(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
+    group = require_group(ctx, sub, rg)
+    found = ctx.sandbox.store.get(f"{group['id']}/providers/{ENV_TYPE}/{name}")
+    if found is None:
+        raise not_found(ENV_TYPE, name, rg)
+    return json_response(found)
+
+
+@ROUTER.route("GET", ENVS)
+async def list_environments_in_group(ctx: Ctx, sub: str, rg: str) -> web.Response:
+    group = require_group(ctx, sub, rg)
+    return page(ctx, ctx.sandbox.store.of_type(ENV_TYPE, group["id"]))
+
+
+@ROUTER.route("GET", "/subscriptions/{sub}/providers/Microsoft.App/managedEnvironments")
+async def list_environments(ctx: Ctx, sub: str) -> web.Response:
+    found = require_subscription(ctx, sub)
+    return page(ctx, ctx.sandbox.store.of_type(ENV_TYPE, found["id"]))
+
+
+# -- reads --------------------------------------------------------------------------------------
+def _app_id(group: dict[str, Any], name: str) -> str:
+    return f"{group['id']}/providers/{APP_TYPE}/{name}"
+
+
+def _require_app(ctx: Ctx, sub: str, rg: str, name: str) -> dict[str, Any]:
+    group = require_group(ctx, sub, rg)
+    found = ctx.sandbox.store.get(_app_id(group, name))
+    if found is None:
+        raise not_found(APP_TYPE, name, rg)
+    return found
+
+
+@ROUTER.route("GET", APPS + "/{name}")
+async def get_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
+    return json_response(_require_app(ctx, sub, rg, name))
+
+
+@ROUTER.route("GET", APPS)
+async def list_apps_in_group(ctx: Ctx, sub: str, rg: str) -> web.Response:
+    group = require_group(ctx, sub, rg)
+    return page(ctx, ctx.sandbox.store.of_type(APP_TYPE, group["id"]))
+
+
+@ROUTER.route("GET", "/subscriptions/{sub}/providers/Microsoft.App/containerApps")
+async def list_apps(ctx: Ctx, sub: str) -> web.Response:
+    found = require_subscription(ctx, sub)
+    return page(ctx, ctx.sandbox.store.of_type(APP_TYPE, found["id"]))
+
+
+@ROUTER.route("POST", APPS + "/{name}/listSecrets")
+async def list_secrets(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
+    app = _require_app(ctx, sub, rg, name)
+    authorize(ctx, app["id"], f"{APP_TYPE}/listSecrets/action")
+    secrets = ctx.sandbox.store.hidden_for(app["id"]).get("secrets", {})
+    return json_response({"value": [{"name": k, **v} for k, v in secrets.items()]})
+
+
+@ROUTER.route("GET", APPS + "/{name}/revisions")
+async def list_revisions(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
+    app = _require_app(ctx, sub, rg, name)
+    return page(ctx, ctx.sandbox.store.hidden_for(app["id"]).get("revisions", []))
+
+
+@ROUTER.route("GET", APPS + "/{name}/revisions/{revision}")
+async def get_revision(ctx: Ctx, sub: str, rg: str, name: str, revision: str) -> web.Response:
+    app = _require_app(ctx, sub, rg, name)
+    for rev in ctx.sandbox.store.hidden_for(app["id"]).get("revisions", []):
+        if rev["name"].lower() == revision.lower():
+            return json_response(rev)
+    raise not_found(f"{APP_TYPE}/revisions", revision, rg)
+
+
+# -- validation ---------------------------------------------------------------------------------
+def _invalid(code: str, message: str) -> ArmError:
+    return ArmError(400, code, message)
+
+
+def _check_template(template: Any, secret_names: set[str]) -> None:
+    if not isinstance(template, dict):
+        raise _invalid("ContainerAppInvalidTemplate", "properties.template is required.")
+    containers = template.get("containers")
+    if not isinstance(containers, list) or not containers:
+        raise _invalid(
+            "ContainerAppInvalidTemplate", "properties.template.containers must list at least one container."
+        )
+    seen: set[str] = set()
+    for container in [*containers, *(template.get("initContainers") or [])]:
+        cname = container.get("name") if isinstance(container, dict) else None
+        if not isinstance(cname, str) or not CONTAINER_NAME_RE.match(cname):
+            raise _invalid(
+                "ContainerAppInvalidContainerName",
+                f"Container name '{cname}' is invalid: use lower case letters, digits and '-', "
+                "starting and ending with a letter or digit.",
+            )
+        if cname in seen:
+            raise _invalid("ContainerAppDuplicateContainerName", f"Container name '{cname}' is used twice.")
+        seen.add(cname)
+        if not container.get("image"):
+            raise _invalid("ContainerAppImageRequired", f"Container '{cname}' has no image.")
+        names: set[str] = set()
+        for var in container.get("env") or []:
+            vname = var.get("name") if isinstance(var, dict) else None
+            if not isinstance(vname, str) or not ENV_NAME_RE.match(vname):
+                raise _invalid(
+                    "ContainerAppInvalidEnvVarName",
+                    f"Environment variable name '{vname}' in container '{cname}' is invalid: it must start with "
+                    "a letter, '_', '-' or '.', followed by letters, digits, '_', '-' or '.'.",
+                )
+            if vname in names:
+                raise _invalid(
+                    "ContainerAppDuplicateEnvVarName",
+                    f"Environment variable '{vname}' appears twice in container '{cname}'.",
+                )
+            names.add(vname)
+            ref = var.get("secretRef")
+            if ref and ref not in secret_names:
+                raise _invalid(
+                    "ContainerAppSecretRefNotFound",
+                    f"Environment variable '{vname}' in container '{cname}' refers to secret '{ref}', "
+                    "which is not defined.",
+                )
+
+
+def _take_secrets(app_config: dict[str, Any], current: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Split the secret values out of a written configuration; only names stay on the resource."""
+    written = app_config.get("secrets")
+    if written is None:
+        return current
+    secrets: dict[str, dict[str, Any]] = {}
+    for entry in written:
+        name = entry.get("name")
+        value, vault_url = entry.get("value"), entry.get("keyVaultUrl")
+        if not name:
+            raise _invalid("ContainerAppSecretInvalid", "Every secret needs a name.")
+        if value is None and not vault_url:
+            # What a PUT of a GET'd app hits: the GET never carried the value.
+            raise _invalid(
+                "ContainerAppSecretInvalid",
+                f"Secret '{name}' has neither a value nor a keyVaultUrl. Secret values are not returned by GET; "
+                "send them again or leave configuration.secrets out of a PATCH.",
+            )
+        secrets[name] = {k: entry[k] for k in ("value", "keyVaultUrl", "identity") if entry.get(k) is not None}
+    app_config["secrets"] = [
+        {
+            "name": n,
+            **({"keyVaultUrl": s["keyVaultUrl"]} if "keyVaultUrl" in s else {}),
+            **({"identity": s["identity"]} if "identity" in s else {}),
+        }
+        for n, s in secrets.items()
+    ]
+    return secrets
+
+
+def _resolve_identity(ctx: Ctx, written: Any, before: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The identity block as ARM stores it, creating or dropping the system-assigned principal."""
+    if written is None:
+        return before
+    store = ctx.sandbox.store
+    kind = IDENTITY_TYPES.get(str(written.get("type", "")).replace(" ", "").lower())
+    if kind is None:
+        raise _invalid("InvalidIdentityType", f"The identity type '{written.get('type')}' is not supported.")
+    result: dict[str, Any] = {"type": kind}
+    old = before or {}
+    if "SystemAssigned" in kind:
+        if old.get("principalId"):
+            result["principalId"], result["tenantId"] = old["principalId"], old["tenantId"]
+        else:
+            pid = str(uuid.uuid4())
+            store.add_principal(Principal(object_id=pid, kind="ServicePrincipal", display_name="system-assigned"))
+            result["principalId"], result["tenantId"] = pid, store.tenant_id
+    elif old.get("principalId"):
+        # Leaving SystemAssigned out of the type deletes that identity and its principal for good.
+        store.principals.pop(old["principalId"].lower(), None)
+    if "UserAssigned" in kind:
+        wanted = written.get("userAssignedIdentities") or {}
+        if not wanted:
+            raise _invalid(
+                "InvalidIdentityValues",
+                "The identity type includes 'UserAssigned' but no userAssignedIdentities were given.",
+            )
+        linked: dict[str, dict[str, str]] = {}
+        for rid in wanted:
+            identity = store.get(rid)
+            if identity is None or identity.get("type", "").lower() != IDENTITY_TYPE.lower():
+                raise _invalid("InvalidUserAssignedIdentity", f"The user-assigned identity '{rid}' was not found.")
+            if not any(k.lower() == rid.lower() for k in (old.get("userAssignedIdentities") or {})):
+                authorize(ctx, identity["id"], f"{IDENTITY_TYPE}/assign/action")
+            props = identity["properties"]
+            linked[identity["id"]] = {"principalId": props["principalId"], "clientId": props["clientId"]}
+        result["userAssignedIdentities"] = linked
+    elif written.get("userAssignedIdentities"):
+        raise _invalid(
+            "InvalidIdentityValues",
+            f"userAssignedIdentities can only be given when the identity type includes 'UserAssigned', not '{kind}'.",
+        )
+    return result
+
+
+def _suffix(rng: random.Random) -> str:
+    return "".join(rng.choice(string.ascii_lowercase + string.digits) for _ in range(7))
+
+
+def new_revision(store: Store, app: dict[str, Any]) -> None:
+    hidden = store.hidden_for(app["id"])
+    revisions: list[dict[str, Any]] = hidden.setdefault("revisions", [])
+    template = app["properties"]["template"]
+    suffix = template.get("revisionSuffix") or _suffix(random.Random(f"{app['id']}:{len(revisions)}"))
+    name = f"{app['name']}--{suffix}"
+    if any(r["name"].lower() == name.lower() for r in revisions):
+        raise _invalid(
+            "ContainerAppRevisionAlreadyExists",
+            f"A revision named '{name}' already exists: change or remove template.revisionSuffix.",
+        )
+    single = app["properties"]["configuration"].get("activeRevisionsMode", "Single").lower() == "single"
+    for old in revisions:
+        if single:
+            old["properties"]["active"] = False
+            old["properties"]["trafficWeight"] = 0
+            old["properties"]["runningState"] = "Stopped"
+    revisions.append(
+        {
+            "id": f"{app['id']}/revisions/{name}",
+            "name": name,
+            "type": f"{APP_TYPE}/revisions",
+            "properties": {
+                "createdTime": now_iso(),
+                "lastActiveTime": now_iso(),
+                "fqdn": f"{name}.sandbox.{app['location']}.azurecontainerapps.io",
+                "template": copy.deepcopy(template),
+                "active": True,
+                "replicas": 1,
+                "trafficWeight": 100 if single else 0,
+                "healthState": "Healthy",
+                "provisioningState": "Provisioned",
+                "runningState": "Running",
+            },
+        }
+    )
+    props = app["properties"]
+    props["latestRevisionName"] = name
+    props["latestRevisionFqdn"] = f"{name}.sandbox.{app['location']}.azurecontainerapps.io"
+
+
+def _start_operation(ctx: Ctx, app: dict[str, Any], pre_image: dict[str, Any] | None, sub: str) -> dict[str, str]:
+    sandbox = ctx.sandbox
+    op_id = str(uuid.uuid4())
+    fail = sandbox.faults.lro_should_fail(ctx.request.method, ctx.request.path, "lro")
+    op = Operation(
+        id=op_id,
+        resource_id=app["id"],
+        polls_left=sandbox.config.lro_polls,
+        outcome="Failed" if fail else "Succeeded",
+        start_time=now_iso(),
+        pre_image=copy.deepcopy(pre_image),
+    )
+    sandbox.operations[op_id] = op
+    location = location_key(app["location"])
+    api = ctx.request.query.get("api-version", "")
+    base = f"{ctx.base_url}/subscriptions/{sub}/providers/Microsoft.App/locations/{location}"
+    return {
+        "Azure-AsyncOperation": f"{base}/containerappOperationStatuses/{op_id}?api-version={api}",
+        "Location": f"{base}/containerappOperationResults/{op_id}?api-version={api}",
+        "Retry-After": str(sandbox.config.retry_after_s),
+    }
+
+
+def _advance(ctx: Ctx, op: Operation) -> None:
+    """One poll of an operation; at the last one it ends and the resource settles."""
+    if op.status != "InProgress":
+        return
+    op.polls_left -= 1
+    if op.polls_left > 0:
+        return
+    store = ctx.sandbox.store
+    op.status = op.outcome
+    op.end_time = now_iso()
+    app = store.get(op.resource_id)
+    if op.outcome == "Succeeded":
+        if app is not None:
+            app["properties"]["provisioningState"] = "Succeeded"
+            app["properties"]["latestReadyRevisionName"] = app["properties"].get("latestRevisionName")
+            store.put(app)
+        return
+    op.error = {"code": "ContainerAppOperationFailed", "message": "The revision failed to provision (sandbox fault)."}
+    if op.pre_image is not None:
+        restored = copy.deepcopy(op.pre_image)
+        restored["properties"]["provisioningState"] = "Failed"
+        store.put(restored)
+        hidden = store.hidden_for(op.resource_id)
+        hidden.update(restored.pop("_hidden", None) or {})
+        system_principal = (restored.get("identity") or {}).get("principalId")
+        if system_principal and store.principal(system_principal) is None:
+            store.add_principal(
+                Principal(object_id=system_principal, kind="ServicePrincipal", display_name="system-assigned")
+            )
+    elif app is not None:
+        app["properties"]["provisioningState"] = "Failed"
+        store.put(app)
+
+
+def _operation(ctx: Ctx, sub: str, op_id: str) -> Operation:
+    require_subscription(ctx, sub)
+    op = ctx.sandbox.operations.get(op_id.lower()) or ctx.sandbox.operations.get(op_id)
+    if op is None:
+        raise ArmError(404, "OperationNotFound", f"The operation '{op_id}' was not found.")
+    return op
+
+
+@ROUTER.route("GET", OPS + "/containerappOperationStatuses/{op_id}")
+async def operation_status(ctx: Ctx, sub: str, location: str, op_id: str) -> web.Response:
+    op = _operation(ctx, sub, op_id)
+    _advance(ctx, op)
+    body: dict[str, Any] = {
+        "id": f"/subscriptions/{sub}/providers/Microsoft.App/locations/{location}"
+        f"/containerappOperationStatuses/{op.id}",
+        "name": op.id,
+        "status": op.status,
+        "startTime": op.start_time,
+    }
+    headers = {}
+    if op.status == "InProgress":
+        headers["Retry-After"] = str(ctx.sandbox.config.retry_after_s)
+    else:
+        body["endTime"] = op.end_time
+    if op.error:
+        body["error"] = op.error
+    return json_response(body, headers=headers)
+
+
+@ROUTER.route("GET", OPS + "/containerappOperationResults/{op_id}")
+async def operation_result(ctx: Ctx, sub: str, location: str, op_id: str) -> web.Response:
+    op = _operation(ctx, sub, op_id)
+    _advance(ctx, op)
+    if op.status == "InProgress":
+        return web.Response(
+            status=202, headers={"Retry-After": str(ctx.sandbox.config.retry_after_s), "Location": str(ctx.request.url)}
+        )
+    if op.status == "Failed":
+        raise ArmError(400, op.error["code"] if op.error else "Failed", op.error["message"] if op.error else "")
+    app = ctx.sandbox.store.get(op.resource_id)
+    if app is None:
+        return web.Response(status=204)
+    return json_response(app)
+
+
+# -- writes -------------------------------------------------------------------------------------
+def _snapshot(store: Store, app: dict[str, Any] | None) -> dict[str, Any] | None:
+    if app is None:
+        return None
+    image = copy.deepcopy(app)
+    image["_hidden"] = copy.deepcopy(store.hidden_for(app["id"]))
+    return image
+
+
+def _settle(ctx: Ctx, app: dict[str, Any], secrets: dict[str, dict[str, Any]], template_changed: bool) -> None:
+    _check_template(app["properties"].get("template"), set(secrets))
+    config = app["properties"].setdefault("configuration", {})
+    config.setdefault("activeRevisionsMode", "Single")
+    if config["activeRevisionsMode"].lower() not in ("single", "multiple", "labels"):
+        raise _invalid(
+            "ContainerAppInvalidRevisionMode", f"activeRevisionsMode '{config['activeRevisionsMode']}' is not valid."
+        )
+    ctx.sandbox.store.hidden_for(app["id"])["secrets"] = secrets
+    if template_changed:
+        new_revision(ctx.sandbox.store, app)
+    app["properties"]["provisioningState"] = "InProgress"
+    ctx.sandbox.store.put(app)
+
+
+@ROUTER.route("PUT", APPS + "/{name}")
+async def put_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
+    group = require_group(ctx, sub, rg)
+    body = await ctx.json()
+    if not APP_NAME_RE.match(name) or "--" in name:
+        raise _invalid(
+            "ContainerAppInvalidName",
+            f"Container app name '{name}' is invalid: use 2-32 lower case letters, digits and single hyphens, "
+            "starting with a letter and ending with a letter or digit.",
+        )
+    store = ctx.sandbox.store
+    rid = _app_id(group, name)
+    before = store.get(rid)
+    location = body.get("location") or ""
+    if location_key(str(location)) not in LOCATIONS:
+        raise ArmError(400, "LocationRequired", "A valid location is required for a container app.")
+    props = copy.deepcopy(body.get("properties") or {})
+    env_id = props.get("environmentId") or props.get("managedEnvironmentId")
+    if not env_id or store.get(env_id) is None:
+        raise _invalid("ManagedEnvironmentNotFound", f"The managed environment '{env_id}' was not found.")
+    authorize(ctx, rid, f"{APP_TYPE}/write")
+    require_registered(ctx, sub, "Microsoft.App")
+    pre_image = _snapshot(store, before)
+    secrets = _take_secrets(props.setdefault("configuration", {}), {})
+    environment = store.get(env_id) or {}
+    app = {
+        "id": before["id"] if before else rid,
+        "name": before["name"] if before else name,
+        "type": APP_TYPE,
+        "location": location_key(str(location)),
+        "tags": validate_tags(body.get("tags")),
+        "properties": {
+            **props,
+            "environmentId": environment.get("id", env_id),
+            "managedEnvironmentId": environment.get("id", env_id),
+            "latestRevisionName": (before or {}).get("properties", {}).get("latestRevisionName"),
+            "latestReadyRevisionName": (before or {}).get("properties", {}).get("latestReadyRevisionName"),
+            "runningStatus": "Running",
+            "outboundIpAddresses": ["20.0.0.1"],
+        },
+        "systemData": (before or {}).get("systemData") or created_stamp(ctx),
+    }
+    identity = _resolve_identity(ctx, body.get("identity") or {"type": "None"}, (before or {}).get("identity"))
+    if identity is not None:
+        app["identity"] = identity
+    changed = before is None or before["properties"].get("template") != app["properties"].get("template")
+    _settle(ctx, app, secrets, changed)
+    headers = _start_operation(ctx, app, pre_image, sub)
+    return json_response(app, status=200 if before else 201, headers=headers)
+
+
+@ROUTER.route("PATCH", APPS + "/{name}")
+async def patch_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
+    before = _require_app(ctx, sub, rg, name)
+    body = await ctx.json()
+    store = ctx.sandbox.store
+    authorize(ctx, before["id"], f"{APP_TYPE}/write")
+    pre_image = _snapshot(store, before)
+    app = copy.deepcopy(before)
+    if "tags" in body:
+        app["tags"] = validate_tags(merge_patch(app.get("tags") or {}, body["tags"]))
+    written_props = copy.deepcopy(body.get("properties") or {})
+    current_secrets = copy.deepcopy(store.hidden_for(app["id"]).get("secrets", {}))
+    secrets = _take_secrets(written_props.get("configuration") or {}, current_secrets)
+    for readonly in (
+        "provisioningState",
+        "latestRevisionName",
+        "latestReadyRevisionName",
+        "latestRevisionFqdn",
+        "outboundIpAddresses",
+        "runningStatus",
+        "customDomainVerificationId",
+        "eventStreamEndpoint",
+    ):
+        written_props.pop(readonly, None)
+    app["properties"] = merge_patch(app["properties"], written_props)
+    if "identity" in body:
+        merged = merge_patch(before.get("identity") or {}, body["identity"])
+        app["identity"] = _resolve_identity(ctx, merged, before.get("identity"))
+    changed = before["properties"].get("template") != app["properties"].get("template")
+    _settle(ctx, app, secrets, changed)
+    headers = _start_operation(ctx, app, pre_image, sub)
+    return web.Response(status=202, headers=headers)
+
+
+@ROUTER.route("DELETE", APPS + "/{name}")
+async def delete_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
+    group = require_group(ctx, sub, rg)
+    found = ctx.sandbox.store.get(_app_id(group, name))
+    if found is None:
+        return web.Response(status=204)
+    authorize(ctx, found["id"], f"{APP_TYPE}/delete")
+    identity = found.get("identity") or {}
+    if identity.get("principalId"):
+        ctx.sandbox.store.principals.pop(identity["principalId"].lower(), None)
+    ctx.sandbox.store.delete(found["id"])
+    return web.Response(status=200)

@@ -1,0 +1,294 @@
+"""The sandbox's HTTPS server: ARM's request pipeline (latency, faults, auth, api-version,
+request ids, errors) around the provider routes, runnable in a loop or in a thread of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import shutil
+import sys
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from . import providers  # noqa: F401  (registers the routes)
+from .arm import API_VERSION_RE, ROUTER, ArmError, Ctx
+from .scenarios import build_store
+from .state import Sandbox, SandboxConfig
+from .store import Store
+from .tls import make_loopback_tls
+from .tokens import ExpiredTokenError
+
+log = logging.getLogger("wizard.sandbox")
+ARM_AUDIENCES = ("https://management.azure.com/", "https://management.core.windows.net/")
+
+
+def _www_authenticate(sandbox: Sandbox) -> dict[str, str]:
+    return {
+        "WWW-Authenticate": (
+            f'Bearer authorization_uri="https://login.microsoftonline.com/{sandbox.store.tenant_id}", '
+            'error="invalid_token", error_description="The authentication failed."'
+        )
+    }
+
+
+def _authenticate(sandbox: Sandbox, request: web.Request) -> str:
+    header = request.headers.get("Authorization", "")
+    if not header:
+        raise ArmError(
+            401,
+            "AuthenticationFailed",
+            "Authentication failed. The 'Authorization' header is missing.",
+            _www_authenticate(sandbox),
+        )
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise ArmError(
+            401,
+            "AuthenticationFailedInvalidHeader",
+            "Authentication failed. The 'Authorization' header is provided in an invalid format.",
+            _www_authenticate(sandbox),
+        )
+    try:
+        claims = sandbox.tokens.verify(token.strip())
+    except ExpiredTokenError as exc:
+        raise ArmError(401, "ExpiredAuthenticationToken", str(exc), _www_authenticate(sandbox)) from exc
+    except ValueError as exc:
+        raise ArmError(401, "InvalidAuthenticationToken", str(exc), _www_authenticate(sandbox)) from exc
+    audience = str(claims.get("aud", "")).rstrip("/").lower()
+    if audience not in {a.rstrip("/").lower() for a in (*ARM_AUDIENCES, sandbox.base_url)}:
+        raise ArmError(
+            401,
+            "InvalidAuthenticationTokenAudience",
+            f"The access token has been obtained for the wrong audience or resource '{claims.get('aud')}'.",
+            _www_authenticate(sandbox),
+        )
+    return str(claims.get("oid", ""))
+
+
+def _check_api_version(request: web.Request) -> None:
+    versions = [v for k, v in request.query.items() if k.lower() == "api-version"]
+    if not versions:
+        raise ArmError(
+            400,
+            "MissingApiVersionParameter",
+            "The api-version query parameter (?api-version=) is required for all requests.",
+        )
+    if not API_VERSION_RE.match(versions[0]):
+        raise ArmError(
+            400,
+            "InvalidApiVersionParameter",
+            f"The api-version '{versions[0]}' is invalid. The supported versions are of the form "
+            "'yyyy-mm-dd' or 'yyyy-mm-dd-preview'.",
+        )
+
+
+def _drop_connection(request: web.Request) -> web.Response:
+    transport = request.transport
+    if transport is not None:
+        transport.abort()
+    # aiohttp needs a response object; nothing reaches the client once the transport is gone.
+    return web.Response(status=500)
+
+
+def build_app(sandbox: Sandbox) -> web.Application:
+    @web.middleware
+    async def arm_pipeline(request: web.Request, handler: Any) -> web.StreamResponse:
+        sandbox.request_count += 1
+        request_id = str(uuid.uuid4())
+        headers = {
+            "x-ms-request-id": request_id,
+            "x-ms-correlation-request-id": request.headers.get("x-ms-client-request-id", request_id),
+            "x-ms-routing-request-id": f"SANDBOX:{request_id}",
+        }
+        try:
+            response = await _handle(sandbox, request)
+        except ArmError as err:
+            response = err.response()
+        except web.HTTPException as exc:  # aiohttp's own refusals, e.g. a body over the size limit
+            code = "".join(word.capitalize() for word in (exc.reason or "Error").split())
+            response = ArmError(exc.status, code, exc.reason or "The request was refused.").response()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a bug in a route must look like ARM's 500, never a traceback to the client
+            log.exception("sandbox route failed: %s %s", request.method, request.path)
+            response = ArmError(500, "InternalServerError", "The sandbox hit an internal error.").response()
+        for key, value in headers.items():
+            response.headers.setdefault(key, value)
+        return response
+
+    async def unreachable(request: web.Request) -> web.Response:  # the middleware answers everything
+        return web.Response(status=500)
+
+    app = web.Application(middlewares=[arm_pipeline], client_max_size=8 * 1024 * 1024)
+    app.router.add_route("*", "/{tail:.*}", unreachable)
+    return app
+
+
+async def _handle(sandbox: Sandbox, request: web.Request) -> web.StreamResponse:
+    route, params = ROUTER.resolve(request.method, request.path)
+    delay_ms = sandbox.config.latency_ms
+    hits = sandbox.faults.hits(request.method, request.path, route.name)
+    delay_ms += sum(f.ms for f in hits if f.kind == "latency")
+    if delay_ms:
+        await asyncio.sleep(delay_ms / 1000)
+    for fault in hits:
+        if fault.kind == "drop":
+            return _drop_connection(request)
+        if fault.kind == "429":
+            raise ArmError(
+                429,
+                "TooManyRequests",
+                "The request is being throttled (sandbox fault).",
+                {"Retry-After": f"{fault.retry_after:g}"},
+            )
+        if fault.kind in ("500", "503"):
+            status = int(fault.kind)
+            code = "InternalServerError" if status == 500 else "ServiceUnavailable"
+            extra = {"Retry-After": f"{fault.retry_after:g}"} if status == 503 else {}
+            raise ArmError(status, code, f"The service answered {status} (sandbox fault).", extra)
+    ctx = Ctx(request=request, sandbox=sandbox)
+    if not route.public:
+        ctx.caller_oid = _authenticate(sandbox, request)
+        _check_api_version(request)
+    try:
+        return await route.handler(ctx, **params)
+    finally:
+        sandbox.persist()
+
+
+def new_sandbox(config: SandboxConfig) -> Sandbox:
+    if config.state_file is not None and config.state_file.exists():
+        store = Store.load(config.state_file)
+    else:
+        store = build_store(config.scenario, config.seed)
+    if config.caller_role:
+        from .providers.authorization import set_caller_role
+
+        set_caller_role(store, config.caller_role)
+    sandbox = Sandbox(config=config, store=store)
+    sandbox.persist()
+    return sandbox
+
+
+@dataclass
+class SandboxInfo:
+    arm_endpoint: str
+    ca_bundle: str
+    identity_endpoint: str
+    identity_header: str
+    tenant_id: str
+    subscription_ids: list[str]
+
+    def to_json(self) -> str:
+        return json.dumps(vars(self))
+
+    def environment(self) -> dict[str, str]:
+        """The environment that points the Azure SDKs' managed-identity credential at the sandbox."""
+        return {"IDENTITY_ENDPOINT": self.identity_endpoint, "IDENTITY_HEADER": self.identity_header}
+
+
+class SandboxServer:
+    """The sandbox inside a running event loop."""
+
+    def __init__(self, config: SandboxConfig | None = None) -> None:
+        self.config = config or SandboxConfig()
+        self.sandbox = new_sandbox(self.config)
+        self._runner: web.AppRunner | None = None
+        self._tls_dir: Path | None = None
+        self.info: SandboxInfo | None = None
+
+    async def start(self, port: int = 0) -> SandboxInfo:
+        tls = make_loopback_tls()
+        self._tls_dir = tls.directory
+        self._runner = web.AppRunner(build_app(self.sandbox), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", port, ssl_context=tls.server_context)
+        await site.start()
+        server = site._server
+        assert server is not None and server.sockets  # type: ignore[union-attr]
+        bound = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        base = f"https://127.0.0.1:{bound}"
+        self.sandbox.base_url = base
+        self.info = SandboxInfo(
+            arm_endpoint=base,
+            ca_bundle=str(tls.ca_bundle),
+            identity_endpoint=f"{base}/msi/token",
+            identity_header=self.sandbox.identity_header,
+            tenant_id=self.sandbox.store.tenant_id,
+            subscription_ids=[s["subscriptionId"] for s in self.sandbox.store.subscriptions.values()],
+        )
+        return self.info
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._tls_dir is not None:
+            shutil.rmtree(self._tls_dir, ignore_errors=True)
+            self._tls_dir = None
+
+
+class SandboxThread:
+    """The sandbox on a thread with its own event loop, for tests and `runner-identity --sandbox`."""
+
+    def __init__(self, config: SandboxConfig | None = None) -> None:
+        self.server = SandboxServer(config)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="sandbox", daemon=True)
+
+    @property
+    def sandbox(self) -> Sandbox:
+        return self.server.sandbox
+
+    def start(self, port: int = 0) -> SandboxInfo:
+        self._thread.start()
+        return asyncio.run_coroutine_threadsafe(self.server.start(port), self._loop).result(timeout=30)
+
+    def call(self, fn: Any, *args: Any) -> Any:
+        """Run `fn(*args)` on the sandbox's loop (to inspect or change state without races)."""
+
+        async def run() -> Any:
+            return fn(*args)
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout=30)
+
+    def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
+        asyncio.run_coroutine_threadsafe(self.server.stop(), self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=30)
+        self._loop.close()
+
+    def __enter__(self) -> SandboxInfo:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+async def serve_forever(config: SandboxConfig, port: int = 0) -> None:
+    """`runner-identity sandbox serve`: one JSON line on stdout, then serve until SIGINT/SIGTERM."""
+    import signal
+
+    server = SandboxServer(config)
+    info = await server.start(port)
+    print(info.to_json(), flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()
+        print("sandbox stopped", file=sys.stderr, flush=True)

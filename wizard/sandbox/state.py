@@ -1,0 +1,68 @@
+"""One running sandbox: its settings, resources, token issuer, faults and pending operations."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .faults import FaultPlan
+from .store import Store
+from .tokens import TokenIssuer
+
+ARM_AUDIENCE = "https://management.azure.com/"
+
+
+@dataclass
+class SandboxConfig:
+    scenario: str = "demo"
+    state_file: Path | None = None
+    latency_ms: int = 0
+    faults: tuple[str, ...] = ()
+    seed: int = 0
+    # Seconds a new service principal stays invisible to role assignments that do not say
+    # principalType (Entra ID replication); ARM then answers PrincipalNotFound.
+    replication_delay_s: float = 30.0
+    # Status polls a long-running operation answers InProgress before it ends.
+    lro_polls: int = 2
+    # Whole seconds put in Retry-After of long-running operations (the SDK parses the first one as an
+    # int). 0 makes clients fall back to their own polling interval.
+    retry_after_s: int = 1
+    # Override the scenario's role for the signed-in caller (Owner, User Access Administrator, ...).
+    caller_role: str | None = None
+
+
+@dataclass
+class Operation:
+    """A long-running operation: polled until `polls_left` reaches zero, then ends in `outcome`."""
+
+    id: str
+    resource_id: str
+    polls_left: int
+    outcome: str  # "Succeeded" | "Failed"
+    status: str = "InProgress"
+    start_time: str = ""
+    end_time: str | None = None
+    error: dict[str, str] | None = None
+    # What to restore if the operation fails: the resource as it was before the write.
+    pre_image: dict[str, Any] | None = None
+    finish: Any = None  # callable run once when the operation ends; set by the provider
+
+
+@dataclass
+class Sandbox:
+    config: SandboxConfig
+    store: Store
+    identity_header: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    base_url: str = ""
+    operations: dict[str, Operation] = field(default_factory=dict)
+    request_count: int = 0
+
+    def __post_init__(self) -> None:
+        self.tokens = TokenIssuer(self.store.tenant_id)
+        self.faults = FaultPlan(self.config.faults, self.config.seed)
+
+    def persist(self) -> None:
+        if self.config.state_file is not None and self.store.dirty:
+            self.store.save(self.config.state_file)
