@@ -74,12 +74,62 @@ def sandbox_config(args: argparse.Namespace):  # -> SandboxConfig, imported lazi
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .connect import add_connection_options
+
     parser = argparse.ArgumentParser(
         prog="runner-identity",
         description="Give the Maia Hybrid runner on Azure Container Apps a user-assigned managed identity.",
     )
-    parser.add_argument("--sandbox", action="store_true", help="run against an in-process sandbox tenant")
+    parser.add_argument("--sandbox", action="store_true", help="run the wizard against an in-process sandbox tenant")
+    parser.add_argument("--plan", type=Path, metavar="FILE", help="open the wizard prefilled from a plan file")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    plan = sub.add_parser("plan", help="write a plan file from flags and show what it would change")
+    plan.add_argument("--subscription", metavar="ID", help="default: AZURE_SUBSCRIPTION_ID or the az CLI default")
+    plan.add_argument("--resource-group", metavar="NAME", help="the identity's resource group")
+    plan.add_argument("--identity", metavar="NAME", help="the identity's name (reused if it exists)")
+    plan.add_argument("--location", metavar="REGION", help="default: the resource group's location")
+    plan.add_argument("--tag", action="append", metavar="K=V", help="a tag on the identity (repeatable)")
+    plan.add_argument(
+        "--role",
+        action="append",
+        metavar="NAME[@SCOPE]",
+        help="a role to assign, at SCOPE or the identity's resource group (repeatable)",
+    )
+    plan.add_argument("--container-app", metavar="ID", help="the container app's resource id")
+    plan.add_argument("--container", metavar="NAME", help="the runner's container (when the app has several)")
+    plan.add_argument("--env-var", default="AZURE_CLIENT_ID", metavar="NAME", help="default: AZURE_CLIENT_ID")
+    plan.add_argument("--out", type=Path, metavar="FILE", help="write the plan here (default: stdout)")
+    plan.add_argument("--offline", action="store_true", help="only validate and write; do not read Azure")
+    add_connection_options(plan)
+
+    apply = sub.add_parser("apply", help="apply a plan file, then verify")
+    apply.add_argument("plan", type=Path, metavar="PLAN")
+    apply.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    apply.add_argument("--dry-run", action="store_true", help="show the changes and stop")
+    apply.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
+    apply.add_argument("--journal-dir", type=Path, metavar="DIR", help="where to write the journal")
+    add_connection_options(apply)
+
+    verify = sub.add_parser("verify", help="check the live state against a plan, or an app on its own")
+    verify.add_argument("plan", type=Path, nargs="?", metavar="PLAN")
+    verify.add_argument("--container-app", metavar="ID", help="verify this app without a plan")
+    verify.add_argument("--container", metavar="NAME")
+    verify.add_argument("--env-var", default="AZURE_CLIENT_ID", metavar="NAME")
+    verify.add_argument("--json", action="store_true")
+    add_connection_options(verify)
+
+    export = sub.add_parser("export", help="write the plan as an az CLI script or a Bicep file")
+    export.add_argument("plan", type=Path, metavar="PLAN")
+    export.add_argument("--format", choices=("az", "bicep"), default="az")
+    export.add_argument("--out", type=Path, metavar="FILE")
+    add_connection_options(export)
+
+    rollback = sub.add_parser("rollback", help="undo exactly what one apply run created or changed")
+    rollback.add_argument("journal", type=Path, metavar="JOURNAL")
+    rollback.add_argument("--yes", action="store_true")
+    add_connection_options(rollback)
+
     sandbox = sub.add_parser("sandbox", help="the local ARM-compatible sandbox")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", metavar="ACTION", required=True)
     serve = sandbox_sub.add_parser(
@@ -95,6 +145,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "sandbox" and args.sandbox_command == "serve":
         return _serve(args)
+    if args.command is not None:
+        from . import commands
+
+        handler = {
+            "plan": commands.cmd_plan,
+            "apply": commands.cmd_apply,
+            "verify": commands.cmd_verify,
+            "export": commands.cmd_export,
+            "rollback": commands.cmd_rollback,
+        }[args.command]
+        return handler(args)
     if args.sandbox:
         return _serve_default()
     parser.print_help()

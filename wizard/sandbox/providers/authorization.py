@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ...rbac import allowed
 from ..arm import ROUTER, ArmError, Ctx, is_guid, json_response, not_found, page
 from ..store import Store
 from .common import now_iso, require_group, require_subscription
@@ -136,17 +137,8 @@ async def get_role_definition(ctx: Ctx, scope: str, guid: str) -> web.Response:
 
 
 # -- access checks ------------------------------------------------------------------------------
-def _pattern(action: str) -> re.Pattern[str]:
-    return re.compile("^" + re.escape(action).replace(r"\*", ".*") + "$", re.IGNORECASE)
-
-
 def _allows(permissions: list[dict[str, list[str]]], action: str) -> bool:
-    for perm in permissions:
-        if any(_pattern(a).match(action) for a in perm.get("actions", [])) and not any(
-            _pattern(n).match(action) for n in perm.get("notActions", [])
-        ):
-            return True
-    return False
+    return allowed(((p.get("actions", []), p.get("notActions", [])) for p in permissions), action)
 
 
 def assignments_of(store: Store, principal_id: str) -> list[dict[str, Any]]:

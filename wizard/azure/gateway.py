@@ -1,0 +1,434 @@
+"""The typed async gateway: every read and write runner-identity makes, through the Azure SDK's
+aio clients, returning `wizard.model` objects. ARM errors become one `GatewayError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+from ..model import (
+    ARM_TYPE_STORAGE,
+    ARM_TYPE_VAULT,
+    ContainerApp,
+    Identity,
+    LinkedIdentity,
+    Permission,
+    ResourceGroup,
+    Revision,
+    RoleAssignment,
+    RoleDefinition,
+    ScopeResource,
+    SignedIn,
+    Subscription,
+    resource_group_of,
+    subscription_of,
+)
+from ..rbac import allowed
+from .connection import Connection, make_credential
+from .errors import GatewayError, translate
+
+log = logging.getLogger("wizard.azure")
+T = TypeVar("T")
+
+VAULT_API = "2023-07-01"
+STORAGE_API = "2023-05-01"
+PERMISSIONS_API = "2022-04-01"
+# A fixed namespace makes role assignment names a pure function of (scope, principal, role):
+# rerunning a plan PUTs the same name, which ARM answers as a no-op.
+ASSIGNMENT_NAMESPACE = uuid.UUID("9c7d4f3e-1d2b-4f5a-8e6c-2b7a9d0c1e5f")
+
+
+def assignment_name(scope: str, principal_id: str, role_guid: str) -> str:
+    return str(uuid.uuid5(ASSIGNMENT_NAMESPACE, f"{scope}|{principal_id}|{role_guid}".lower()))
+
+
+def role_guid_of(role_definition_id: str) -> str:
+    return role_definition_id.rstrip("/").rsplit("/", 1)[-1].lower()
+
+
+class Gateway:
+    def __init__(self, connection: Connection, credential: Any = None) -> None:
+        self.connection = connection
+        self.credential = credential or make_credential(connection)
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._role_cache: dict[str, list[RoleDefinition]] = {}
+        self._role_locks: dict[str, asyncio.Lock] = {}
+        # Seconds to wait between retries of a role assignment refused with PrincipalNotFound.
+        self.principal_retry_delays: tuple[float, ...] = (2.0, 4.0, 8.0, 16.0)
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            await client.close()
+        self._clients.clear()
+        with contextlib.suppress(Exception):
+            await self.credential.close()
+
+    async def __aenter__(self) -> Gateway:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- clients --------------------------------------------------------------------------------
+    def _client(self, kind: str, subscription: str = "") -> Any:
+        key = (kind, subscription.lower())
+        if key not in self._clients:
+            kw = self.connection.client_kwargs()
+            cred = self.credential
+            if kind == "subscriptions":
+                from azure.mgmt.resource.subscriptions.aio import SubscriptionClient
+
+                self._clients[key] = SubscriptionClient(cred, **kw)
+            elif kind == "resources":
+                from azure.mgmt.resource.resources.aio import ResourceManagementClient
+
+                self._clients[key] = ResourceManagementClient(cred, subscription, **kw)
+            elif kind == "msi":
+                from azure.mgmt.msi.aio import ManagedServiceIdentityClient
+
+                self._clients[key] = ManagedServiceIdentityClient(cred, subscription, **kw)
+            elif kind == "authorization":
+                from azure.mgmt.authorization.aio import AuthorizationManagementClient
+
+                self._clients[key] = AuthorizationManagementClient(cred, subscription, **kw)
+            elif kind == "apps":
+                from azure.mgmt.appcontainers.aio import ContainerAppsAPIClient
+
+                self._clients[key] = ContainerAppsAPIClient(cred, subscription, **kw)
+            else:  # pragma: no cover - programming error
+                raise ValueError(kind)
+        return self._clients[key]
+
+    async def _call(self, what: str, coro: Awaitable[T]) -> T:
+        try:
+            return await coro
+        except Exception as exc:
+            raise translate(exc, what) from exc
+
+    async def _collect(self, what: str, pages: AsyncIterator[Any]) -> list[Any]:
+        try:
+            return [item async for item in pages]
+        except Exception as exc:
+            raise translate(exc, what) from exc
+
+    # -- who is signed in -----------------------------------------------------------------------
+    async def signed_in(self) -> SignedIn:
+        token = await self._call("sign in", self.credential.get_token(self.connection.scope))
+        claims = _claims(token.token)
+        return SignedIn(
+            tenant_id=str(claims.get("tid", "")),
+            object_id=str(claims.get("oid", "")),
+            account=str(claims.get("upn") or claims.get("unique_name") or claims.get("appid") or claims.get("oid", "")),
+        )
+
+    # -- reads ----------------------------------------------------------------------------------
+    async def subscriptions(self, default: str | None = None) -> list[Subscription]:
+        found = await self._collect("list subscriptions", self._client("subscriptions").subscriptions.list())
+        subs = [
+            Subscription(
+                id=s.subscription_id,
+                name=s.display_name or s.subscription_id,
+                tenant_id=s.tenant_id or "",
+                state=str(getattr(s.state, "value", s.state) or ""),
+                is_default=bool(default and s.subscription_id.lower() == default.lower()),
+            )
+            for s in found
+        ]
+        return sorted(subs, key=lambda s: (not s.is_default, s.name.lower()))
+
+    async def resource_groups(self, subscription: str) -> list[ResourceGroup]:
+        client = self._client("resources", subscription)
+        found = await self._collect("list resource groups", client.resource_groups.list())
+        return sorted((_group(g) for g in found), key=lambda g: g.name.lower())
+
+    async def resource_group(self, subscription: str, name: str) -> ResourceGroup | None:
+        client = self._client("resources", subscription)
+        return await self._maybe(f"read resource group {name}", client.resource_groups.get(name), _group)
+
+    async def identities(self, subscription: str, resource_group: str | None = None) -> list[Identity]:
+        ops = self._client("msi", subscription).user_assigned_identities
+        pages = ops.list_by_resource_group(resource_group) if resource_group else ops.list_by_subscription()
+        found = await self._collect("list managed identities", pages)
+        return sorted((_identity(i) for i in found), key=lambda i: i.name.lower())
+
+    async def identity(self, subscription: str, resource_group: str, name: str) -> Identity | None:
+        ops = self._client("msi", subscription).user_assigned_identities
+        return await self._maybe(f"read identity {name}", ops.get(resource_group, name), _identity)
+
+    async def role_definitions(self, subscription: str) -> list[RoleDefinition]:
+        """Built-in and custom roles usable in the subscription, read once per run."""
+        key = subscription.lower()
+        lock = self._role_locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            if key not in self._role_cache:
+                ops = self._client("authorization", subscription).role_definitions
+                found = await self._collect("list role definitions", ops.list(f"/subscriptions/{subscription}"))
+                self._role_cache[key] = sorted((_role(r) for r in found), key=lambda r: r.name.lower())
+        return self._role_cache[key]
+
+    async def find_role(self, subscription: str, name_or_guid: str) -> RoleDefinition | None:
+        wanted = name_or_guid.strip().lower()
+        for role in await self.role_definitions(subscription):
+            if role.guid == wanted or role.name.lower() == wanted:
+                return role
+        return None
+
+    async def role_assignments(self, subscription: str, principal_id: str) -> list[RoleAssignment]:
+        ops = self._client("authorization", subscription).role_assignments
+        pages = ops.list_for_subscription(filter=f"principalId eq '{principal_id}'")
+        found = await self._collect("list role assignments", pages)
+        return [_assignment(a) for a in found]
+
+    async def scope_resources(self, subscription: str) -> list[ScopeResource]:
+        """Key Vaults (with their permission model) and storage accounts in the subscription."""
+        client = self._client("resources", subscription)
+        flt = f"resourceType eq '{ARM_TYPE_VAULT}' or resourceType eq '{ARM_TYPE_STORAGE}'"
+        listed = await self._collect("list vaults and storage accounts", client.resources.list(filter=flt))
+
+        async def detail(res: Any) -> ScopeResource:
+            rbac = None
+            if str(res.type).lower() == ARM_TYPE_VAULT.lower():
+                full = await self._call(
+                    f"read vault {res.name}", client.resources.get_by_id(res.id, api_version=VAULT_API)
+                )
+                rbac = bool((full.properties or {}).get("enableRbacAuthorization", False))
+            return ScopeResource(
+                id=res.id,
+                name=res.name,
+                type=res.type,
+                resource_group=resource_group_of(res.id),
+                location=res.location or "",
+                rbac_enabled=rbac,
+            )
+
+        found = await asyncio.gather(*(detail(r) for r in listed))
+        return sorted(found, key=lambda r: (not r.is_vault, r.name.lower()))
+
+    async def container_apps(self, subscription: str) -> list[ContainerApp]:
+        ops = self._client("apps", subscription).container_apps
+        found = await self._collect("list container apps", ops.list_by_subscription())
+        return sorted((_app(a.as_dict()) for a in found), key=lambda a: a.name.lower())
+
+    async def container_app(self, app_id: str) -> ContainerApp | None:
+        raw = await self.container_app_raw(app_id)
+        return _app(raw) if raw is not None else None
+
+    async def container_app_raw(self, app_id: str) -> dict[str, Any] | None:
+        sub, rg, name = subscription_of(app_id), resource_group_of(app_id), app_id.rstrip("/").rsplit("/", 1)[-1]
+        ops = self._client("apps", sub).container_apps
+        return await self._maybe(f"read container app {name}", ops.get(rg, name), lambda a: a.as_dict())
+
+    async def revisions(self, app_id: str) -> list[Revision]:
+        sub, rg, name = subscription_of(app_id), resource_group_of(app_id), app_id.rstrip("/").rsplit("/", 1)[-1]
+        ops = self._client("apps", sub).container_apps_revisions
+        found = await self._collect(f"list revisions of {name}", ops.list_revisions(rg, name))
+        result = []
+        for rev in found:
+            raw = rev.as_dict()
+            props = raw.get("properties") or {}
+            result.append(
+                Revision(
+                    name=raw.get("name", ""),
+                    active=bool(props.get("active")),
+                    created=str(props.get("createdTime", "")),
+                    containers=tuple((props.get("template") or {}).get("containers") or []),
+                )
+            )
+        return result
+
+    async def permissions(self, scope: str) -> list[Permission]:
+        """The signed-in caller's effective permissions at a scope (any scope, via a raw request)."""
+        from azure.core.rest import HttpRequest
+
+        sub = subscription_of(scope)
+        client = self._client("resources", sub)
+        url = f"{scope.rstrip('/')}/providers/Microsoft.Authorization/permissions?api-version={PERMISSIONS_API}"
+        blocks: list[Permission] = []
+        while url:
+            response = await self._call(f"read permissions at {scope}", client.send_request(HttpRequest("GET", url)))
+            if response.status_code >= 400:
+                raise translate_response(response, f"read permissions at {scope}")
+            doc = response.json()
+            blocks += [
+                Permission(tuple(p.get("actions") or []), tuple(p.get("notActions") or []))
+                for p in doc.get("value", [])
+            ]
+            url = doc.get("nextLink") or ""
+        return blocks
+
+    async def can(self, scope: str, action: str) -> bool:
+        return allows(await self.permissions(scope), action)
+
+    async def _maybe(self, what: str, coro: Awaitable[Any], convert: Callable[[Any], T]) -> T | None:
+        try:
+            return convert(await coro)
+        except Exception as exc:
+            err = translate(exc, what)
+            if err.status == 404:
+                return None
+            raise err from exc
+
+    # -- writes ---------------------------------------------------------------------------------
+    async def create_identity(
+        self, subscription: str, resource_group: str, name: str, location: str, tags: dict[str, str]
+    ) -> Identity:
+        ops = self._client("msi", subscription).user_assigned_identities
+        body = {"location": location, "tags": tags}
+        return _identity(await self._call(f"create identity {name}", ops.create_or_update(resource_group, name, body)))
+
+    async def delete_identity(self, identity_id: str) -> None:
+        sub, rg, name = subscription_of(identity_id), resource_group_of(identity_id), identity_id.rsplit("/", 1)[-1]
+        ops = self._client("msi", sub).user_assigned_identities
+        await self._call(f"delete identity {name}", ops.delete(rg, name))
+
+    async def create_role_assignment(
+        self, scope: str, role: RoleDefinition, principal_id: str, name: str | None = None
+    ) -> RoleAssignment:
+        """Assign a role to a service principal; an assignment that already exists counts as done."""
+        sub = subscription_of(scope)
+        ops = self._client("authorization", sub).role_assignments
+        name = name or assignment_name(scope, principal_id, role.guid)
+        body = {
+            "properties": {
+                "roleDefinitionId": f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role.guid}",
+                "principalId": principal_id,
+                # Naming the type lets ARM skip the directory lookup that lags behind a new identity.
+                "principalType": "ServicePrincipal",
+            }
+        }
+        what = f"assign '{role.name}' at {scope}"
+        for delay in (*self.principal_retry_delays, None):
+            try:
+                return _assignment(await ops.create(scope, name, body))
+            except Exception as exc:
+                err = translate(exc, what)
+                if err.code == "RoleAssignmentExists":
+                    existing = await self.find_assignment(scope, principal_id, role.guid)
+                    if existing is not None:
+                        return existing
+                if err.code == "PrincipalNotFound" and delay is not None:
+                    await asyncio.sleep(delay)
+                    continue
+                raise err from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def find_assignment(self, scope: str, principal_id: str, role_guid: str) -> RoleAssignment | None:
+        for assignment in await self.role_assignments(subscription_of(scope), principal_id):
+            if assignment.scope.lower() == scope.lower() and assignment.role_guid == role_guid.lower():
+                return assignment
+        return None
+
+    async def delete_role_assignment(self, assignment_id: str) -> None:
+        ops = self._client("authorization", subscription_of(assignment_id)).role_assignments
+        await self._call("delete role assignment", ops.delete_by_id(assignment_id))
+
+    async def patch_container_app(self, app_id: str, body: dict[str, Any]) -> ContainerApp:
+        """One PATCH (JSON merge patch) and its long-running operation, polled to the end."""
+        sub, rg, name = subscription_of(app_id), resource_group_of(app_id), app_id.rstrip("/").rsplit("/", 1)[-1]
+        ops = self._client("apps", sub).container_apps
+        what = f"update container app {name}"
+        poller = await self._call(what, ops.begin_update(rg, name, body))
+        result = await self._call(what, poller.result())
+        return _app(result.as_dict())
+
+
+# -- conversions ----------------------------------------------------------------------------------
+def _group(g: Any) -> ResourceGroup:
+    return ResourceGroup(id=g.id, name=g.name, location=g.location, tags=dict(g.tags or {}))
+
+
+def _identity(i: Any) -> Identity:
+    return Identity(
+        id=i.id,
+        name=i.name,
+        resource_group=resource_group_of(i.id),
+        location=i.location,
+        client_id=i.client_id,
+        principal_id=i.principal_id,
+        tenant_id=i.tenant_id,
+        tags=dict(i.tags or {}),
+    )
+
+
+def _role(r: Any) -> RoleDefinition:
+    actions: list[str] = []
+    data_actions: list[str] = []
+    for perm in r.permissions or []:
+        actions += perm.actions or []
+        data_actions += perm.data_actions or []
+    return RoleDefinition(
+        id=r.id,
+        guid=r.name.lower(),
+        name=r.role_name or r.name,
+        description=r.description or "",
+        builtin=(r.role_type or "").lower() == "builtinrole",
+        actions=tuple(actions),
+        data_actions=tuple(data_actions),
+    )
+
+
+def _assignment(a: Any) -> RoleAssignment:
+    return RoleAssignment(
+        id=a.id,
+        name=a.name,
+        scope=a.scope,
+        role_guid=role_guid_of(a.role_definition_id),
+        principal_id=a.principal_id,
+        principal_type=str(getattr(a.principal_type, "value", a.principal_type) or "") or None,
+    )
+
+
+def _app(raw: dict[str, Any]) -> ContainerApp:
+    props = raw.get("properties") or {}
+    identity = raw.get("identity") or {}
+    template = props.get("template") or {}
+    config = props.get("configuration") or {}
+    return ContainerApp(
+        id=raw["id"],
+        name=raw["name"],
+        resource_group=resource_group_of(raw["id"]),
+        subscription=subscription_of(raw["id"]),
+        location=raw.get("location", ""),
+        environment_id=props.get("environmentId") or props.get("managedEnvironmentId") or "",
+        revision_mode=str(config.get("activeRevisionsMode") or "Single"),
+        latest_revision=props.get("latestRevisionName"),
+        provisioning_state=str(props.get("provisioningState") or ""),
+        identity_type=str(identity.get("type") or "None"),
+        system_principal_id=identity.get("principalId"),
+        user_identities=tuple(
+            LinkedIdentity(rid, (v or {}).get("principalId"), (v or {}).get("clientId"))
+            for rid, v in (identity.get("userAssignedIdentities") or {}).items()
+        ),
+        containers=list(template.get("containers") or []),
+    )
+
+
+def _claims(token: str) -> dict[str, Any]:
+    """The JWT's claims (read only for tid/oid/upn; the token itself is never stored or shown)."""
+    try:
+        payload = token.split(".")[1]
+        return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
+    except (IndexError, ValueError):
+        return {}
+
+
+def allows(blocks: list[Permission], action: str) -> bool:
+    """Whether ARM would allow `action` given the caller's permission blocks."""
+    return allowed(((b.actions, b.not_actions) for b in blocks), action)
+
+
+def translate_response(response: Any, what: str) -> GatewayError:
+    try:
+        err = response.json().get("error", {})
+    except ValueError:
+        err = {}
+    return GatewayError(
+        what, str(err.get("code") or response.status_code), str(err.get("message") or ""), response.status_code
+    )

@@ -1,0 +1,422 @@
+"""From a plan and the live state to steps: what apply will create, update or leave alone.
+
+`read_live` reads everything a plan touches, concurrently; `build_steps` is pure, so the
+wizard's review screen, `plan`, `apply --dry-run` and the tests all see the same diff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from .azure.errors import GatewayError
+from .azure.gateway import Gateway, allows
+from .model import ContainerApp, Identity, Permission, ResourceGroup, RoleAssignment, RoleDefinition, ScopeResource
+from .plan import Plan, RoleRequest
+
+RA_WRITE = "Microsoft.Authorization/roleAssignments/write"
+IDENTITY_WRITE = "Microsoft.ManagedIdentity/userAssignedIdentities/write"
+APP_WRITE = "Microsoft.App/containerApps/write"
+IDENTITY_ASSIGN = "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"
+PRIVILEGED_ROLES = {
+    "owner",
+    "contributor",
+    "user access administrator",
+    "role based access control administrator",
+}
+CREDENTIAL_OVERRIDES = ("AZURE_TENANT_ID", "AZURE_CLIENT_SECRET")
+
+
+@dataclass
+class LiveState:
+    """What Azure holds now, for everything the plan names."""
+
+    group: ResourceGroup | None = None
+    identity: Identity | None = None
+    roles: list[RoleDefinition | None] = field(default_factory=list)  # one per plan request, None: unknown
+    assignments: list[RoleAssignment] = field(default_factory=list)  # of the identity's principal
+    app: ContainerApp | None = None
+    vaults: dict[str, ScopeResource] = field(default_factory=dict)  # lower-cased id -> vault
+    permissions: dict[str, list[Permission]] = field(default_factory=dict)  # lower-cased scope -> blocks
+    unreadable_scopes: dict[str, str] = field(default_factory=dict)  # scope -> why it could not be read
+
+
+async def read_live(gateway: Gateway, plan: Plan) -> LiveState:
+    """Read the live state in parallel: at most two round trips deep (identity, then its assignments)."""
+    sub = plan.subscription
+    scopes = {plan.group_scope().lower(): plan.group_scope()}
+    for request in plan.role_assignments:
+        scope = plan.scope_of(request)
+        scopes.setdefault(scope.lower(), scope)
+    if plan.container_app:
+        scopes.setdefault(plan.container_app.id.lower(), plan.container_app.id)
+
+    async def identity_and_assignments() -> tuple[Identity | None, list[RoleAssignment]]:
+        identity = await gateway.identity(sub, plan.identity.resource_group, plan.identity.name)
+        if identity is None:
+            return None, []
+        return identity, await gateway.role_assignments(sub, identity.principal_id)
+
+    async def permissions(scope: str) -> tuple[str, list[Permission] | str]:
+        try:
+            return scope, await gateway.permissions(scope)
+        except GatewayError as err:
+            if err.status in (400, 404):
+                return scope, err.message or err.code
+            raise
+
+    async def app() -> ContainerApp | None:
+        return await gateway.container_app(plan.container_app.id) if plan.container_app else None
+
+    async def vaults() -> list[ScopeResource]:
+        if not any(r.scope and "/microsoft.keyvault/vaults/" in r.scope.lower() for r in plan.role_assignments):
+            return []
+        return await gateway.scope_resources(sub)
+
+    group_task = gateway.resource_group(sub, plan.identity.resource_group)
+    results = await asyncio.gather(
+        group_task,
+        identity_and_assignments(),
+        gateway.role_definitions(sub),
+        app(),
+        vaults(),
+        *(permissions(s) for s in scopes.values()),
+    )
+    group, (identity, assignments), _roles, found_app, found_vaults = results[:5]
+    live = LiveState(group=group, identity=identity, assignments=assignments, app=found_app)
+    for request in plan.role_assignments:
+        live.roles.append(await gateway.find_role(sub, request.role))
+    live.vaults = {v.id.lower(): v for v in found_vaults if v.is_vault}
+    for scope, answer in results[5:]:
+        if isinstance(answer, str):
+            live.unreadable_scopes[scope] = answer
+        else:
+            live.permissions[scope.lower()] = answer
+    return live
+
+
+@dataclass
+class Step:
+    id: str  # "identity", "role:<n>", "link", "env"
+    kind: str  # "identity" | "role_assignment" | "identity_link" | "env_var"
+    action: str  # "create" | "update" | "unchanged"
+    summary: str
+    details: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    depends_on: tuple[str, ...] = ()
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def writes(self) -> bool:
+        return self.action != "unchanged"
+
+
+@dataclass
+class StepPlan:
+    plan: Plan
+    live: LiveState
+    steps: list[Step]
+    problems: list[str]  # anything that stops apply before it writes
+
+    @property
+    def writes(self) -> bool:
+        return any(s.writes for s in self.steps)
+
+    def step(self, step_id: str) -> Step | None:
+        return next((s for s in self.steps if s.id == step_id), None)
+
+    def warnings(self) -> list[str]:
+        return [w for s in self.steps for w in s.warnings]
+
+
+def target_container(plan: Plan, app: ContainerApp) -> tuple[str | None, str | None]:
+    """(container name, problem): the named container, or the app's only one."""
+    names = app.container_names
+    wanted = plan.container_app.container if plan.container_app else None
+    if wanted:
+        if wanted in names:
+            return wanted, None
+        return None, f"container '{wanted}' is not in {app.name} (it has: {', '.join(names) or 'none'})"
+    if len(names) == 1:
+        return names[0], None
+    return None, f'{app.name} has {len(names)} containers ({", ".join(names)}): name one with container = "..."'
+
+
+def privileged(role: RoleDefinition) -> bool:
+    return role.name.lower() in PRIVILEGED_ROLES
+
+
+def build_steps(plan: Plan, live: LiveState) -> StepPlan:
+    problems: list[str] = []
+    steps: list[Step] = []
+    identity = live.identity
+    spec = plan.identity
+
+    # 1. the identity
+    if live.group is None:
+        problems.append(f"resource group '{spec.resource_group}' was not found in subscription {plan.subscription}")
+    location = spec.location or (live.group.location if live.group else "")
+    if identity is None:
+        details = [f"location: {location}"] + [f"tag {k} = {v}" for k, v in spec.tags.items()]
+        steps.append(
+            Step(
+                "identity",
+                "identity",
+                "create",
+                f"create managed identity {spec.name} in {spec.resource_group}",
+                details,
+                data={"location": location, "tags": dict(spec.tags)},
+            )
+        )
+        _need(live, plan.group_scope(), IDENTITY_WRITE, "create the identity", problems)
+    else:
+        missing = {k: v for k, v in spec.tags.items() if identity.tags.get(k) != v}
+        warnings = []
+        if spec.location and spec.location != identity.location:
+            warnings.append(
+                f"identity {identity.name} exists in {identity.location}, not {spec.location}: reused as is"
+            )
+        if missing:
+            steps.append(
+                Step(
+                    "identity",
+                    "identity",
+                    "update",
+                    f"reuse managed identity {identity.name}, adding tags",
+                    [f"tag {k}: {identity.tags.get(k, '(none)')} -> {v}" for k, v in missing.items()],
+                    warnings,
+                    data={"tags": {**identity.tags, **missing}, "old_tags": dict(identity.tags)},
+                )
+            )
+            _need(live, plan.group_scope(), IDENTITY_WRITE, "tag the identity", problems)
+        else:
+            steps.append(
+                Step(
+                    "identity",
+                    "identity",
+                    "unchanged",
+                    f"reuse managed identity {identity.name}",
+                    [f"client ID {identity.client_id}", f"principal ID {identity.principal_id}"],
+                    warnings,
+                )
+            )
+
+    # 2. role assignments
+    for i, request in enumerate(plan.role_assignments):
+        steps.append(_role_step(plan, live, i, request, problems))
+
+    # 3 and 4. the link and the variable, one PATCH
+    if plan.container_app is not None:
+        steps += _app_steps(plan, live, problems)
+    return StepPlan(plan, live, steps, problems)
+
+
+def _need(live: LiveState, scope: str, action: str, purpose: str, problems: list[str]) -> None:
+    blocks = live.permissions.get(scope.lower())
+    if blocks is None:
+        why = live.unreadable_scopes.get(scope)
+        if why:
+            problems.append(f"scope {scope} cannot be read: {why}")
+        return
+    if not allows(blocks, action):
+        problems.append(f"you cannot {purpose}: {action} is not granted to you at {scope}")
+
+
+def _role_step(plan: Plan, live: LiveState, i: int, request: RoleRequest, problems: list[str]) -> Step:
+    scope = plan.scope_of(request)
+    role = live.roles[i] if i < len(live.roles) else None
+    step_id = f"role:{i}"
+    if role is None:
+        problems.append(f"role '{request.role}' does not exist in subscription {plan.subscription}")
+        return Step(step_id, "role_assignment", "create", f"assign '{request.role}' at {scope}", data={"scope": scope})
+    warnings = []
+    if privileged(role):
+        warnings.append(
+            f"'{role.name}' is a privileged role: the runner needs data access only; prefer a narrower role"
+        )
+    vault = live.vaults.get(scope.lower())
+    if vault is not None and vault.rbac_enabled is False and role.name.lower().startswith("key vault"):
+        warnings.append(
+            f"vault {vault.name} uses access policies, not Azure RBAC: '{role.name}' grants no data access there "
+            "until the vault's permission model is switched to Azure role-based access control"
+        )
+    if scope in live.unreadable_scopes:
+        problems.append(f"scope {scope} cannot be read: {live.unreadable_scopes[scope]}")
+    else:
+        blocks = live.permissions.get(scope.lower())
+        if blocks is not None and not allows(blocks, RA_WRITE):
+            problems.append(
+                f"you cannot assign roles at {scope}: {RA_WRITE} is not granted to you there "
+                "(it takes Owner, User Access Administrator or Role Based Access Control Administrator)"
+            )
+    held = live.identity is not None and any(
+        a.scope.lower() == scope.lower() and a.role_guid == role.guid for a in live.assignments
+    )
+    data = {"scope": scope, "role": role}
+    if held:
+        return Step(
+            step_id,
+            "role_assignment",
+            "unchanged",
+            f"'{role.name}' at {_short(scope)} is assigned",
+            [scope],
+            warnings,
+            ("identity",),
+            data,
+        )
+    return Step(
+        step_id,
+        "role_assignment",
+        "create",
+        f"assign '{role.name}' at {_short(scope)}",
+        [scope, f"role {role.guid} ({role.kind})"],
+        warnings,
+        ("identity",),
+        data,
+    )
+
+
+def _app_steps(plan: Plan, live: LiveState, problems: list[str]) -> list[Step]:
+    target = plan.container_app
+    assert target is not None
+    app = live.app
+    if app is None:
+        problems.append(f"container app {target.id} was not found")
+        return []
+    _need(live, app.id, APP_WRITE, f"update {app.name}", problems)
+    identity = live.identity
+    identity_id = plan.identity_id
+    steps: list[Step] = []
+
+    linked = app.linked(identity_id) is not None
+    new_type = union_type(app.identity_type)
+    if linked:
+        steps.append(
+            Step(
+                "link",
+                "identity_link",
+                "unchanged",
+                f"{plan.identity.name} is linked to {app.name}",
+                depends_on=("identity",),
+            )
+        )
+    else:
+        _need(live, plan.group_scope(), IDENTITY_ASSIGN, f"link {plan.identity.name} to an app", problems)
+        details = [f"identity type: {app.identity_type} -> {new_type}"]
+        if app.system_principal_id:
+            details.append("the system-assigned identity is kept")
+        details += [f"keeps user-assigned {u.id.rsplit('/', 1)[-1]}" for u in app.user_identities]
+        steps.append(
+            Step(
+                "link",
+                "identity_link",
+                "create",
+                f"link {plan.identity.name} to {app.name}",
+                details,
+                depends_on=("identity",),
+                data={"type": new_type},
+            )
+        )
+
+    container, problem = target_container(plan, app)
+    if problem:
+        problems.append(problem)
+        return steps
+    assert container is not None
+    env = {e.name: e for e in app.env(container)}
+    current = env.get(target.env_var)
+    client_id = identity.client_id if identity else None
+    shown = client_id or f"(client ID of {plan.identity.name}, known once it is created)"
+    warnings = []
+    others = [n for n in CREDENTIAL_OVERRIDES if n in env]
+    if len(others) == len(CREDENTIAL_OVERRIDES):
+        warnings.append(
+            f"container {container} also sets AZURE_TENANT_ID and AZURE_CLIENT_SECRET: the Azure SDK will sign in "
+            "with that secret instead of the managed identity"
+        )
+    if app.revision_mode.lower() == "multiple":
+        warnings.append(
+            f"{app.name} runs in Multiple revision mode: older active revisions keep running without "
+            f"{target.env_var} until you deactivate them"
+        )
+    where = f"{target.env_var} on container {container} of {app.name}"
+    if current is None:
+        steps.append(
+            Step(
+                "env",
+                "env_var",
+                "create",
+                f"add {where}",
+                [f"+ {target.env_var}={shown}"],
+                warnings,
+                ("identity",),
+                {"container": container, "previous": None},
+            )
+        )
+    elif client_id is not None and current.secret_ref is None and current.value == client_id:
+        steps.append(
+            Step(
+                "env",
+                "env_var",
+                "unchanged",
+                f"{where} holds the client ID",
+                [],
+                warnings,
+                data={"container": container},
+            )
+        )
+    else:
+        old = current.shown()
+        if identity is not None and current.value == identity.principal_id:
+            warnings.append(f"{target.env_var} holds the identity's principal ID; it must be the client ID")
+        warnings.append(f"{target.env_var} currently holds {old or '(empty)'}: it will be replaced")
+        steps.append(
+            Step(
+                "env",
+                "env_var",
+                "update",
+                f"replace {where}",
+                [f"- {target.env_var}={old}", f"+ {target.env_var}={shown}"],
+                warnings,
+                ("identity",),
+                {
+                    "container": container,
+                    "previous": {"name": current.name, "value": current.value, "secretRef": current.secret_ref},
+                },
+            )
+        )
+    return steps
+
+
+def union_type(current: str) -> str:
+    """The identity type that adds UserAssigned and keeps a system-assigned identity if there is one."""
+    system = "systemassigned" in current.replace(" ", "").lower().split(",")
+    return "SystemAssigned,UserAssigned" if system else "UserAssigned"
+
+
+def _short(scope: str) -> str:
+    parts = scope.strip("/").split("/")
+    if len(parts) <= 2:
+        return f"subscription {parts[-1]}"
+    if len(parts) <= 4:
+        return f"resource group {parts[3]}"
+    return f"{parts[-2]} {parts[-1]}"
+
+
+def render_text(step_plan: StepPlan) -> str:
+    """The plan as a diff an admin reads before anything is written."""
+    marks = {"create": "+", "update": "~", "unchanged": "="}
+    lines = []
+    for step in step_plan.steps:
+        lines.append(f"{marks[step.action]} {step.summary}")
+        lines += [f"    {d}" for d in step.details]
+        lines += [f"    ! {w}" for w in step.warnings]
+    if step_plan.problems:
+        lines.append("")
+        lines.append("Cannot apply:")
+        lines += [f"  x {p}" for p in step_plan.problems]
+    counts = {a: sum(1 for s in step_plan.steps if s.action == a) for a in marks}
+    lines.append("")
+    lines.append(f"{counts['create']} to create, {counts['update']} to change, {counts['unchanged']} unchanged.")
+    return "\n".join(lines)

@@ -1,0 +1,196 @@
+"""Verify: read the live state back and check that the runner can really sign in as its identity."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from .azure.gateway import Gateway
+from .model import ContainerApp, Identity, Revision, RoleDefinition, resource_group_of
+from .plan import Plan
+from .steps import CREDENTIAL_OVERRIDES, PRIVILEGED_ROLES, read_live, target_container
+
+
+@dataclass(frozen=True)
+class Check:
+    status: str  # "ok" | "problem" | "warning"
+    name: str
+    detail: str = ""
+
+
+def _app_checks(
+    app: ContainerApp,
+    identity: Identity | None,
+    container: str | None,
+    env_var: str,
+    revisions: list[Revision],
+) -> list[Check]:
+    checks: list[Check] = []
+    if app.provisioning_state.lower() == "failed":
+        checks.append(
+            Check(
+                "problem",
+                f"{app.name} is provisioned",
+                "its last update failed; see the portal's Activity log, then rerun apply",
+            )
+        )
+    if identity is not None:
+        linked = app.linked(identity.id)
+        checks.append(
+            Check("ok", f"{identity.name} is linked to {app.name}")
+            if linked
+            else Check(
+                "problem", f"{identity.name} is linked to {app.name}", "not in the app's user-assigned identities"
+            )
+        )
+    if container is None:
+        return checks
+    env = {e.name: e for e in app.env(container)}
+    var = env.get(env_var)
+    label = f"{env_var} on {container} is the client ID"
+    if identity is None:
+        pass
+    elif var is None:
+        checks.append(Check("problem", label, f"{env_var} is not set"))
+    elif var.secret_ref:
+        checks.append(Check("problem", label, f"{env_var} comes from secret '{var.secret_ref}', not the client ID"))
+    elif var.value == identity.client_id:
+        checks.append(Check("ok", label, identity.client_id))
+    elif var.value == identity.principal_id:
+        checks.append(
+            Check(
+                "problem",
+                label,
+                f"{env_var} holds the principal (object) ID; it must be the client ID {identity.client_id}",
+            )
+        )
+    else:
+        checks.append(Check("problem", label, f"{env_var} is {var.value!r}, not {identity.client_id}"))
+    if all(n in env for n in CREDENTIAL_OVERRIDES):
+        checks.append(
+            Check(
+                "warning",
+                f"{container} has no client secret",
+                "AZURE_TENANT_ID and AZURE_CLIENT_SECRET "
+                "are set: the Azure SDK's EnvironmentCredential signs in with them first",
+            )
+        )
+    if app.revision_mode.lower() == "multiple":
+        stale = [
+            r.name
+            for r in revisions
+            if r.active and r.name != app.latest_revision and env_var not in r.env_names(container)
+        ]
+        if stale:
+            checks.append(
+                Check(
+                    "warning",
+                    "older active revisions have the variable",
+                    f"{', '.join(stale)} run without {env_var}: deactivate them or move traffic",
+                )
+            )
+    return checks
+
+
+async def verify_plan(gateway: Gateway, plan: Plan) -> list[Check]:
+    live = await read_live(gateway, plan)
+    checks: list[Check] = []
+    identity = live.identity
+    if identity is None:
+        checks.append(
+            Check("problem", f"identity {plan.identity.name} exists", f"not found in {plan.identity.resource_group}")
+        )
+    else:
+        checks.append(Check("ok", f"identity {identity.name} exists", f"client ID {identity.client_id}"))
+    roles_by_guid: dict[str, RoleDefinition] = {r.guid: r for r in await gateway.role_definitions(plan.subscription)}
+    for request, role in zip(plan.role_assignments, live.roles, strict=True):
+        scope = plan.scope_of(request)
+        name = f"'{role.name if role else request.role}' at {scope}"
+        if role is None:
+            checks.append(Check("problem", name, "no such role"))
+            continue
+        held = identity is not None and any(
+            a.scope.lower() == scope.lower() and a.role_guid == role.guid for a in live.assignments
+        )
+        checks.append(Check("ok", f"role {name}") if held else Check("problem", f"role {name}", "not assigned"))
+        vault = live.vaults.get(scope.lower())
+        if vault is not None and vault.rbac_enabled is False and role.name.lower().startswith("key vault"):
+            checks.append(
+                Check(
+                    "warning",
+                    f"vault {vault.name} honours '{role.name}'",
+                    "the vault uses access policies, so Azure RBAC data roles grant nothing there",
+                )
+            )
+    for assignment in live.assignments:
+        role = roles_by_guid.get(assignment.role_guid)
+        if role is not None and role.name.lower() in PRIVILEGED_ROLES:
+            checks.append(
+                Check(
+                    "warning",
+                    "the runner holds no privileged role",
+                    f"'{role.name}' at {assignment.scope}: more than a runner needs",
+                )
+            )
+    if plan.container_app is not None:
+        app = live.app
+        if app is None:
+            checks.append(Check("problem", "container app exists", plan.container_app.id))
+        else:
+            container, problem = target_container(plan, app)
+            if problem:
+                checks.append(Check("problem", "target container exists", problem))
+            revisions = await gateway.revisions(app.id) if app.revision_mode.lower() == "multiple" else []
+            checks += _app_checks(app, identity, container, plan.container_app.env_var, revisions)
+    return checks
+
+
+async def verify_app(gateway: Gateway, app_id: str, env_var: str, container: str | None = None) -> list[Check]:
+    """Verify an app without a plan: the identity is the linked one whose client ID the variable holds."""
+    app, revisions = await asyncio.gather(gateway.container_app(app_id), gateway.revisions(app_id))
+    if app is None:
+        return [Check("problem", "container app exists", app_id)]
+    names = app.container_names
+    chosen = container or (names[0] if len(names) == 1 else None)
+    if chosen is None:
+        chosen = next((n for n in names if any(e.name == env_var for e in app.env(n))), None)
+    if chosen is None or chosen not in names:
+        return [Check("problem", "target container exists", f"name one of: {', '.join(names)}")]
+    value = next((e.value for e in app.env(chosen) if e.name == env_var), None)
+    linked = next((u for u in app.user_identities if value and u.client_id == value), None)
+    identity = None
+    if linked is not None:
+        parts = linked.id.split("/")
+        identity = await gateway.identity(app.subscription, resource_group_of(linked.id), parts[-1])
+    checks = []
+    if identity is None:
+        by_principal = next((u for u in app.user_identities if value and u.principal_id == value), None)
+        detail = (
+            f"{env_var} holds the principal ID of {by_principal.id.rsplit('/', 1)[-1]}; use its client ID {by_principal.client_id}"
+            if by_principal
+            else f"{env_var}={value!r} matches no user-assigned identity linked to {app.name}"
+        )
+        checks.append(Check("problem", f"{env_var} names a linked identity", detail))
+        return checks + _app_checks(app, None, chosen, env_var, revisions)
+    checks.append(Check("ok", f"{env_var} names a linked identity", identity.name))
+    assignments = await gateway.role_assignments(app.subscription, identity.principal_id)
+    roles = {r.guid: r for r in await gateway.role_definitions(app.subscription)}
+    if not assignments:
+        checks.append(
+            Check("warning", f"{identity.name} holds roles", "it has no role assignments in this subscription")
+        )
+    for a in assignments:
+        role = roles.get(a.role_guid)
+        checks.append(Check("ok", f"role '{role.name if role else a.role_guid}' at {a.scope}"))
+        if role is not None and role.name.lower() in PRIVILEGED_ROLES:
+            checks.append(Check("warning", "the runner holds no privileged role", f"'{role.name}' at {a.scope}"))
+    return checks + _app_checks(app, identity, chosen, env_var, revisions)
+
+
+def render_checks(checks: list[Check]) -> str:
+    marks = {"ok": "ok     ", "problem": "PROBLEM", "warning": "warning"}
+    lines = [f"{marks[c.status]}  {c.name}" + (f": {c.detail}" if c.detail else "") for c in checks]
+    problems = sum(1 for c in checks if c.status == "problem")
+    warnings = sum(1 for c in checks if c.status == "warning")
+    lines.append(f"\n{len(checks) - problems - warnings} ok, {problems} problems, {warnings} warnings.")
+    return "\n".join(lines)
