@@ -242,10 +242,13 @@ class Applier:
                     action="update",
                     target=target.id,
                     pre_image=before,
-                    steps=[s for s in ("link", "env") if sp.step(s) and sp.step(s).writes],
-                )  # type: ignore[union-attr]
+                    identity=identity.id,
+                    value=identity.client_id,
+                    steps=[s.id for s in (link, env) if s.writes],
+                )
             if not body:
-                return await self.gateway.container_app(target.id)  # type: ignore[return-value]
+                # An earlier attempt's PATCH landed but its poller was lost: wait for the app instead.
+                return await self.gateway.settled_app(target.id)
             return await self.gateway.patch_container_app(target.id, body)
 
         for step in (link, env):
@@ -350,10 +353,11 @@ async def rollback(gateway: Gateway, journal_path: Path) -> RollbackOutcome:
     journal = Journal(journal_path)
     outcome = RollbackOutcome()
     begun = {(e.get("step"), e.get("target")): e for e in events if e["event"] == "begin"}
-    done = [e for e in events if e["event"] == "done"]
+    # A done event carries what the write produced; its begin event carries the pre-image.
+    done = [{**begun.get((e.get("step"), e.get("target")), {}), **e} for e in events if e["event"] == "done"]
     # A write that began but never reported done may have landed: undo it if it is there.
     finished = {(e.get("step"), e.get("target")) for e in done}
-    maybe = [e for key, e in begun.items() if key not in finished and e.get("action") == "create"]
+    maybe = [e for key, e in begun.items() if key not in finished]
     journal.write("rollback-start")
     for event in reversed(done + maybe):
         what = f"{event.get('step')} {event.get('target')}"
@@ -429,18 +433,18 @@ async def _undo_app(gateway: Gateway, event: dict[str, Any]) -> str:
         if entry.get("name") != container:
             continue
         env = entry.get("env") or []
-        for i, var in enumerate(env):
-            if var.get("name") != env_var:
-                continue
-            if var.get("value") != event.get("value") or var.get("secretRef"):
-                notes.append(f"{env_var} was changed after this run; left as it is")
-                break
-            if previous is None:
-                del env[i]
-            else:
-                env[i] = dict(previous)
-            body.setdefault("properties", {})["template"] = {"containers": containers}
+        index = next((i for i, var in enumerate(env) if var.get("name") == env_var), None)
+        current = env[index] if index is not None else None
+        if current == previous or (current is not None and previous is not None and _public(current) == previous):
+            break  # our write never landed, or was already undone
+        if current is None or current.get("secretRef") or current.get("value") != event.get("value"):
+            notes.append(f"{env_var} was changed after this run; left as it is")
             break
+        if previous is None:
+            del env[index]  # type: ignore[arg-type]
+        else:
+            env[index] = dict(previous)  # type: ignore[index]
+        body.setdefault("properties", {})["template"] = {"containers": containers}
     if body:
         await gateway.patch_container_app(event["target"], body)
     return "; ".join(notes)

@@ -168,11 +168,14 @@ class Revision:
     created: str
     containers: tuple[dict[str, Any], ...]
 
-    def env_names(self, container: str) -> set[str]:
+    def env_value(self, container: str, name: str) -> str | None:
+        """The plain value a revision gives a variable (None when unset or taken from a secret)."""
         for c in self.containers:
             if c.get("name") == container:
-                return {str(e.get("name")) for e in c.get("env") or []}
-        return set()
+                for e in c.get("env") or []:
+                    if e.get("name") == name:
+                        return e.get("value")
+        return None
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,10 @@ def _app_checks(
     revisions: list[Revision],
 ) -> list[Check]:
     checks: list[Check] = []
+    if app.provisioning_state.lower() not in ("succeeded", "failed", ""):
+        checks.append(
+            Check("problem", f"{app.name} is provisioned", f"its last update is still {app.provisioning_state}")
+        )
     if app.provisioning_state.lower() == "failed":
         checks.append(
             Check(
@@ -76,17 +80,18 @@ def _app_checks(
             )
         )
     if app.revision_mode.lower() == "multiple":
+        wanted = identity.client_id if identity else (var.value if var else None)
         stale = [
             r.name
             for r in revisions
-            if r.active and r.name != app.latest_revision and env_var not in r.env_names(container)
+            if r.active and r.name != app.latest_revision and r.env_value(container, env_var) != wanted
         ]
         if stale:
             checks.append(
                 Check(
                     "warning",
-                    "older active revisions have the variable",
-                    f"{', '.join(stale)} run without {env_var}: deactivate them or move traffic",
+                    "older active revisions use the client ID",
+                    f"{', '.join(stale)} still run without {env_var}={wanted}: deactivate them",
                 )
             )
     return checks

@@ -37,6 +37,7 @@ from .errors import GatewayError, translate
 log = logging.getLogger("wizard.azure")
 T = TypeVar("T")
 
+IN_PROGRESS = {"inprogress", "updating", "provisioning", "creating", "deprovisioning", "deleting"}
 VAULT_API = "2023-07-01"
 STORAGE_API = "2023-05-01"
 PERMISSIONS_API = "2022-04-01"
@@ -328,6 +329,25 @@ class Gateway:
     async def delete_role_assignment(self, assignment_id: str) -> None:
         ops = self._client("authorization", subscription_of(assignment_id)).role_assignments
         await self._call("delete role assignment", ops.delete_by_id(assignment_id))
+
+    async def settled_app(self, app_id: str, timeout_s: float = 1800.0) -> ContainerApp:
+        """The app once its provisioning has ended: for when the operation's own poller was lost."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while True:
+            app = await self.container_app(app_id)
+            if app is None:
+                raise GatewayError(f"read container app {app_id}", "ResourceNotFound", "the app no longer exists", 404)
+            state = app.provisioning_state.lower()
+            if state == "failed":
+                raise GatewayError(
+                    f"update container app {app.name}",
+                    "ContainerAppOperationFailed",
+                    "the app's last update failed to provision",
+                    None,
+                )
+            if state not in IN_PROGRESS or asyncio.get_running_loop().time() > deadline:
+                return app
+            await asyncio.sleep(self.connection.poll_interval)
 
     async def patch_container_app(self, app_id: str, body: dict[str, Any]) -> ContainerApp:
         """One PATCH (JSON merge patch) and its long-running operation, polled to the end."""

@@ -122,6 +122,7 @@ def build_app(sandbox: Sandbox) -> web.Application:
             response = ArmError(500, "InternalServerError", "The sandbox hit an internal error.").response()
         for key, value in headers.items():
             response.headers.setdefault(key, value)
+        sandbox.log_request(request.method, request.path, response.status)
         return response
 
     async def unreachable(request: web.Request) -> web.Response:  # the middleware answers everything

@@ -12,6 +12,7 @@ from .store import Store
 from .tokens import TokenIssuer
 
 ARM_AUDIENCE = "https://management.azure.com/"
+REQUEST_LOG_LIMIT = 100_000
 
 
 @dataclass
@@ -58,6 +59,22 @@ class Sandbox:
     base_url: str = ""
     operations: dict[str, Operation] = field(default_factory=dict)
     request_count: int = 0
+    # (method, path, status) of every request answered, newest last: what a client really sent.
+    # Tests and benchmarks count writes with it; it keeps the newest REQUEST_LOG_LIMIT only.
+    request_log: list[tuple[str, str, int]] = field(default_factory=list)
+
+    def log_request(self, method: str, path: str, status: int) -> None:
+        self.request_log.append((method, path, status))
+        if len(self.request_log) > REQUEST_LOG_LIMIT:
+            del self.request_log[: len(self.request_log) - REQUEST_LOG_LIMIT]
+
+    def writes(self) -> list[tuple[str, str, int]]:
+        """Requests that asked to change something (token requests aside)."""
+        return [
+            r
+            for r in self.request_log
+            if r[0] in ("PUT", "PATCH", "DELETE", "POST") and "/listsecrets" not in r[1].lower()
+        ]
 
     def __post_init__(self) -> None:
         self.tokens = TokenIssuer(self.store.tenant_id)

@@ -93,6 +93,12 @@ def _require_app(ctx: Ctx, sub: str, rg: str, name: str) -> dict[str, Any]:
 
 @ROUTER.route("GET", APPS + "/{name}")
 async def get_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
+    app = _require_app(ctx, sub, rg, name)
+    # Azure finishes an operation whether or not anyone polls it; a read of the app moves its
+    # pending operations on as a poll would, so a client that lost its poller still sees it end.
+    for op in list(ctx.sandbox.operations.values()):
+        if op.status == "InProgress" and op.resource_id.lower() == app["id"].lower():
+            _advance(ctx, op)
     return json_response(_require_app(ctx, sub, rg, name))
 
 
@@ -505,7 +511,13 @@ async def patch_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
         written_props.pop(readonly, None)
     app["properties"] = merge_patch(app["properties"], written_props)
     if "identity" in body:
-        merged = merge_patch(before.get("identity") or {}, body["identity"])
+        written = body["identity"] if isinstance(body["identity"], dict) else {}
+        merged = merge_patch(before.get("identity") or {}, written)
+        if "userassigned" not in str(merged.get("type", "")).replace(" ", "").lower().split(",") and not written.get(
+            "userAssignedIdentities"
+        ):
+            # A type without UserAssigned unlinks every user-assigned identity, as ARM does.
+            merged.pop("userAssignedIdentities", None)
         app["identity"] = _resolve_identity(ctx, merged, before.get("identity"))
     changed = before["properties"].get("template") != app["properties"].get("template")
     _settle(ctx, app, secrets, changed)
