@@ -106,8 +106,16 @@ class Applier:
         try:
             identity = await self._identity(plan, step_plan, journal, results)
             outcome.identity = identity
-            await self._roles(plan, step_plan, identity, journal, results)
-            outcome.app = await self._app(plan, step_plan, identity, journal, results)
+            # The app's read overlaps the role assignments, which take a round trip of their own:
+            # it still lands right before the PATCH, and the PATCH does not wait for it.
+            prefetch = self._prefetch_app(plan, step_plan)
+            try:
+                await self._roles(plan, step_plan, identity, journal, results)
+            except BaseException:
+                if prefetch is not None:
+                    prefetch.cancel()
+                raise
+            outcome.app = await self._app(plan, step_plan, identity, journal, results, prefetch)
         except GatewayError as err:
             outcome.status, outcome.error = "failed", err
             for step in step_plan.steps:
@@ -116,8 +124,13 @@ class Applier:
             return outcome
         journal.write("finished")
         if verify:
-            outcome.checks = await verify_plan(self.gateway, plan)
+            outcome.checks = await verify_plan(self.gateway, plan, principal_hint=identity.principal_id)
         return outcome
+
+    def _prefetch_app(self, plan: Plan, sp: StepPlan) -> asyncio.Task[dict[str, Any] | None] | None:
+        if plan.container_app is None or not any(s.writes for s in sp.steps if s.kind in ("identity_link", "env_var")):
+            return None
+        return asyncio.create_task(self.gateway.container_app_raw(plan.container_app.id))
 
     # -- steps ----------------------------------------------------------------------------------
     async def _timed(self, step: Step, results: dict[str, StepResult], work: Callable[[], Awaitable[T]]) -> T:
@@ -216,7 +229,13 @@ class Applier:
                 raise failure
 
     async def _app(
-        self, plan: Plan, sp: StepPlan, identity: Identity, journal: Journal, results: dict[str, StepResult]
+        self,
+        plan: Plan,
+        sp: StepPlan,
+        identity: Identity,
+        journal: Journal,
+        results: dict[str, StepResult],
+        prefetch: asyncio.Task[dict[str, Any] | None] | None = None,
     ) -> ContainerApp | None:
         target = plan.container_app
         link, env = sp.step("link"), sp.step("env")
@@ -230,7 +249,12 @@ class Applier:
 
         async def patch() -> ContainerApp:
             # A fresh read right before the write: anything changed since the plan was made is kept.
-            raw = await self.gateway.container_app_raw(target.id)
+            # A retry reads again rather than reuse the prefetched copy.
+            nonlocal prefetch
+            if prefetch is not None:
+                raw, prefetch = await prefetch, None
+            else:
+                raw = await self.gateway.container_app_raw(target.id)
             if raw is None:
                 raise GatewayError(f"update {target.id}", "ResourceNotFound", "the container app no longer exists", 404)
             body, before = app_patch(raw, identity, container, target.env_var)

@@ -42,17 +42,29 @@ class LiveState:
     unreadable_scopes: dict[str, str] = field(default_factory=dict)  # scope -> why it could not be read
 
 
-async def read_live(gateway: Gateway, plan: Plan) -> LiveState:
-    """Read the live state in parallel: at most two round trips deep (identity, then its assignments)."""
+async def read_live(
+    gateway: Gateway, plan: Plan, *, principal_hint: str | None = None, check_permissions: bool = True
+) -> LiveState:
+    """Read the live state in parallel: one round trip deep when the identity's principal is
+    known (`principal_hint`, e.g. right after apply), else two (the identity, then its assignments).
+    """
     sub = plan.subscription
-    scopes = {plan.group_scope().lower(): plan.group_scope()}
-    for request in plan.role_assignments:
-        scope = plan.scope_of(request)
-        scopes.setdefault(scope.lower(), scope)
-    if plan.container_app:
-        scopes.setdefault(plan.container_app.id.lower(), plan.container_app.id)
+    scopes: dict[str, str] = {}
+    if check_permissions:
+        scopes[plan.group_scope().lower()] = plan.group_scope()
+        for request in plan.role_assignments:
+            scope = plan.scope_of(request)
+            scopes.setdefault(scope.lower(), scope)
+        if plan.container_app:
+            scopes.setdefault(plan.container_app.id.lower(), plan.container_app.id)
 
     async def identity_and_assignments() -> tuple[Identity | None, list[RoleAssignment]]:
+        if principal_hint:
+            identity, assignments = await asyncio.gather(
+                gateway.identity(sub, plan.identity.resource_group, plan.identity.name),
+                gateway.role_assignments(sub, principal_hint),
+            )
+            return identity, assignments if identity is not None else []
         identity = await gateway.identity(sub, plan.identity.resource_group, plan.identity.name)
         if identity is None:
             return None, []
@@ -70,9 +82,11 @@ async def read_live(gateway: Gateway, plan: Plan) -> LiveState:
         return await gateway.container_app(plan.container_app.id) if plan.container_app else None
 
     async def vaults() -> list[ScopeResource]:
-        if not any(r.scope and "/microsoft.keyvault/vaults/" in r.scope.lower() for r in plan.role_assignments):
-            return []
-        return await gateway.scope_resources(sub)
+        wanted = {
+            r.scope for r in plan.role_assignments if r.scope and "/microsoft.keyvault/vaults/" in r.scope.lower()
+        }
+        found = await asyncio.gather(*(gateway.scope_resource(v) for v in sorted(wanted)))
+        return [v for v in found if v is not None]
 
     group_task = gateway.resource_group(sub, plan.identity.resource_group)
     results = await asyncio.gather(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from .azure.errors import GatewayError
 from .azure.gateway import Gateway
 from .model import ContainerApp, Identity, Revision, RoleDefinition, resource_group_of
 from .plan import Plan
@@ -97,8 +98,21 @@ def _app_checks(
     return checks
 
 
-async def verify_plan(gateway: Gateway, plan: Plan) -> list[Check]:
-    live = await read_live(gateway, plan)
+async def verify_plan(gateway: Gateway, plan: Plan, principal_hint: str | None = None) -> list[Check]:
+    async def revisions() -> list[Revision]:
+        # Read alongside the rest: only Multiple revision mode needs them, but asking costs no extra wait.
+        if plan.container_app is None:
+            return []
+        try:
+            return await gateway.revisions(plan.container_app.id)
+        except GatewayError as err:
+            if err.status == 404:  # the app itself is gone: reported below
+                return []
+            raise
+
+    live, all_revisions = await asyncio.gather(
+        read_live(gateway, plan, principal_hint=principal_hint, check_permissions=False), revisions()
+    )
     checks: list[Check] = []
     identity = live.identity
     if identity is None:
@@ -145,7 +159,7 @@ async def verify_plan(gateway: Gateway, plan: Plan) -> list[Check]:
             container, problem = target_container(plan, app)
             if problem:
                 checks.append(Check("problem", "target container exists", problem))
-            revisions = await gateway.revisions(app.id) if app.revision_mode.lower() == "multiple" else []
+            revisions = all_revisions if app.revision_mode.lower() == "multiple" else []
             checks += _app_checks(app, identity, container, plan.container_app.env_var, revisions)
     return checks
 

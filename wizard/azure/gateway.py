@@ -194,23 +194,24 @@ class Gateway:
         listed = await self._collect("list vaults and storage accounts", client.resources.list(filter=flt))
 
         async def detail(res: Any) -> ScopeResource:
-            rbac = None
-            if str(res.type).lower() == ARM_TYPE_VAULT.lower():
-                full = await self._call(
-                    f"read vault {res.name}", client.resources.get_by_id(res.id, api_version=VAULT_API)
-                )
-                rbac = bool((full.properties or {}).get("enableRbacAuthorization", False))
-            return ScopeResource(
-                id=res.id,
-                name=res.name,
-                type=res.type,
-                resource_group=resource_group_of(res.id),
-                location=res.location or "",
-                rbac_enabled=rbac,
-            )
+            if str(res.type).lower() != ARM_TYPE_VAULT.lower():
+                return _scope_resource(res)
+            # The list leaves properties out; a vault's permission model needs its own read.
+            full = await self._call(f"read vault {res.name}", client.resources.get_by_id(res.id, api_version=VAULT_API))
+            return _scope_resource(full)
 
         found = await asyncio.gather(*(detail(r) for r in listed))
         return sorted(found, key=lambda r: (not r.is_vault, r.name.lower()))
+
+    async def scope_resource(self, resource_id: str) -> ScopeResource | None:
+        """One vault or storage account by id, with a vault's permission model; None if it is gone."""
+        client = self._client("resources", subscription_of(resource_id))
+        api = VAULT_API if "/microsoft.keyvault/" in resource_id.lower() else STORAGE_API
+        name = resource_id.rstrip("/").rsplit("/", 1)[-1]
+        res = await self._maybe(f"read {name}", client.resources.get_by_id(resource_id, api_version=api), lambda r: r)
+        if res is None:
+            return None
+        return _scope_resource(res)
 
     async def container_apps(self, subscription: str) -> list[ContainerApp]:
         ops = self._client("apps", subscription).container_apps
@@ -360,6 +361,20 @@ class Gateway:
 
 
 # -- conversions ----------------------------------------------------------------------------------
+def _scope_resource(res: Any) -> ScopeResource:
+    rbac = None
+    if str(res.type).lower() == ARM_TYPE_VAULT.lower():
+        rbac = bool((getattr(res, "properties", None) or {}).get("enableRbacAuthorization", False))
+    return ScopeResource(
+        id=res.id,
+        name=res.name,
+        type=res.type,
+        resource_group=resource_group_of(res.id),
+        location=res.location or "",
+        rbac_enabled=rbac,
+    )
+
+
 def _group(g: Any) -> ResourceGroup:
     return ResourceGroup(id=g.id, name=g.name, location=g.location, tags=dict(g.tags or {}))
 
