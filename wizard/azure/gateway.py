@@ -41,6 +41,7 @@ IN_PROGRESS = {"inprogress", "updating", "provisioning", "creating", "deprovisio
 VAULT_API = "2023-07-01"
 STORAGE_API = "2023-05-01"
 PERMISSIONS_API = "2022-04-01"
+GROUPS_API = "2025-04-01"
 # A fixed namespace makes role assignment names a pure function of (scope, principal, role):
 # rerunning a plan PUTs the same name, which ARM answers as a no-op.
 ASSIGNMENT_NAMESPACE = uuid.UUID("9c7d4f3e-1d2b-4f5a-8e6c-2b7a9d0c1e5f")
@@ -145,9 +146,11 @@ class Gateway:
         return sorted(subs, key=lambda s: (not s.is_default, s.name.lower()))
 
     async def resource_groups(self, subscription: str) -> list[ResourceGroup]:
-        client = self._client("resources", subscription)
-        found = await self._collect("list resource groups", client.resource_groups.list())
-        return sorted((_group(g) for g in found), key=lambda g: g.name.lower())
+        found = await self._raw_list(
+            "list resource groups", subscription, f"/subscriptions/{subscription}/resourcegroups", GROUPS_API
+        )
+        groups = [ResourceGroup(g["id"], g["name"], g.get("location", ""), dict(g.get("tags") or {})) for g in found]
+        return sorted(groups, key=lambda g: g.name.lower())
 
     async def resource_group(self, subscription: str, name: str) -> ResourceGroup | None:
         client = self._client("resources", subscription)
@@ -169,9 +172,9 @@ class Gateway:
         lock = self._role_locks.setdefault(key, asyncio.Lock())
         async with lock:
             if key not in self._role_cache:
-                ops = self._client("authorization", subscription).role_definitions
-                found = await self._collect("list role definitions", ops.list(f"/subscriptions/{subscription}"))
-                self._role_cache[key] = sorted((_role(r) for r in found), key=lambda r: r.name.lower())
+                path = f"/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions"
+                found = await self._raw_list("list role definitions", subscription, path, PERMISSIONS_API)
+                self._role_cache[key] = sorted((_role_json(r) for r in found), key=lambda r: r.name.lower())
         return self._role_cache[key]
 
     async def find_role(self, subscription: str, name_or_guid: str) -> RoleDefinition | None:
@@ -188,19 +191,17 @@ class Gateway:
         return [_assignment(a) for a in found]
 
     async def scope_resources(self, subscription: str) -> list[ScopeResource]:
-        """Key Vaults (with their permission model) and storage accounts in the subscription."""
-        client = self._client("resources", subscription)
-        flt = f"resourceType eq '{ARM_TYPE_VAULT}' or resourceType eq '{ARM_TYPE_STORAGE}'"
-        listed = await self._collect("list vaults and storage accounts", client.resources.list(filter=flt))
+        """Key Vaults (with their permission model) and storage accounts in the subscription.
 
-        async def detail(res: Any) -> ScopeResource:
-            if str(res.type).lower() != ARM_TYPE_VAULT.lower():
-                return _scope_resource(res)
-            # The list leaves properties out; a vault's permission model needs its own read.
-            full = await self._call(f"read vault {res.name}", client.resources.get_by_id(res.id, api_version=VAULT_API))
-            return _scope_resource(full)
-
-        found = await asyncio.gather(*(detail(r) for r in listed))
+        Each provider's own list carries the properties (a vault's enableRbacAuthorization), so
+        this is one round trip; the generic resource list would need a read per vault after it.
+        """
+        base = f"/subscriptions/{subscription}/providers"
+        vaults, accounts = await asyncio.gather(
+            self._raw_list("list key vaults", subscription, f"{base}/{ARM_TYPE_VAULT}", VAULT_API),
+            self._raw_list("list storage accounts", subscription, f"{base}/{ARM_TYPE_STORAGE}", STORAGE_API),
+        )
+        found = [_scope_resource_json(r) for r in (*vaults, *accounts)]
         return sorted(found, key=lambda r: (not r.is_vault, r.name.lower()))
 
     async def scope_resource(self, resource_id: str) -> ScopeResource | None:
@@ -211,7 +212,7 @@ class Gateway:
         res = await self._maybe(f"read {name}", client.resources.get_by_id(resource_id, api_version=api), lambda r: r)
         if res is None:
             return None
-        return _scope_resource(res)
+        return _scope_resource_json(res.as_dict())
 
     async def container_apps(self, subscription: str) -> list[ContainerApp]:
         ops = self._client("apps", subscription).container_apps
@@ -246,24 +247,28 @@ class Gateway:
         return result
 
     async def permissions(self, scope: str) -> list[Permission]:
-        """The signed-in caller's effective permissions at a scope (any scope, via a raw request)."""
+        """The signed-in caller's effective permissions at a scope (any scope: the SDK has no call for
+        a subscription's, so this is a plain GET through the same pipeline)."""
+        path = f"{scope.rstrip('/')}/providers/Microsoft.Authorization/permissions"
+        found = await self._raw_list(f"read permissions at {scope}", subscription_of(scope), path, PERMISSIONS_API)
+        return [Permission(tuple(p.get("actions") or []), tuple(p.get("notActions") or [])) for p in found]
+
+    async def _raw_list(self, what: str, subscription: str, path: str, api_version: str) -> list[dict[str, Any]]:
+        """Every page of an ARM list as plain JSON. Used for the long lists (about 930 roles, thousands
+        of groups), where building SDK model objects costs more than the wait for Azure."""
         from azure.core.rest import HttpRequest
 
-        sub = subscription_of(scope)
-        client = self._client("resources", sub)
-        url = f"{scope.rstrip('/')}/providers/Microsoft.Authorization/permissions?api-version={PERMISSIONS_API}"
-        blocks: list[Permission] = []
+        client = self._client("resources", subscription)
+        url = f"{path}?api-version={api_version}"
+        items: list[dict[str, Any]] = []
         while url:
-            response = await self._call(f"read permissions at {scope}", client.send_request(HttpRequest("GET", url)))
+            response = await self._call(what, client.send_request(HttpRequest("GET", url)))
             if response.status_code >= 400:
-                raise translate_response(response, f"read permissions at {scope}")
+                raise translate_response(response, what)
             doc = response.json()
-            blocks += [
-                Permission(tuple(p.get("actions") or []), tuple(p.get("notActions") or []))
-                for p in doc.get("value", [])
-            ]
+            items += doc.get("value", [])
             url = doc.get("nextLink") or ""
-        return blocks
+        return items
 
     async def can(self, scope: str, action: str) -> bool:
         return allows(await self.permissions(scope), action)
@@ -361,17 +366,16 @@ class Gateway:
 
 
 # -- conversions ----------------------------------------------------------------------------------
-def _scope_resource(res: Any) -> ScopeResource:
-    rbac = None
-    if str(res.type).lower() == ARM_TYPE_VAULT.lower():
-        rbac = bool((getattr(res, "properties", None) or {}).get("enableRbacAuthorization", False))
+def _scope_resource_json(res: dict[str, Any]) -> ScopeResource:
+    is_vault = str(res.get("type", "")).lower() == ARM_TYPE_VAULT.lower()
+    props = res.get("properties") or {}
     return ScopeResource(
-        id=res.id,
-        name=res.name,
-        type=res.type,
-        resource_group=resource_group_of(res.id),
-        location=res.location or "",
-        rbac_enabled=rbac,
+        id=res["id"],
+        name=res["name"],
+        type=res["type"],
+        resource_group=resource_group_of(res["id"]),
+        location=res.get("location", ""),
+        rbac_enabled=bool(props.get("enableRbacAuthorization", False)) if is_vault else None,
     )
 
 
@@ -392,18 +396,19 @@ def _identity(i: Any) -> Identity:
     )
 
 
-def _role(r: Any) -> RoleDefinition:
+def _role_json(r: dict[str, Any]) -> RoleDefinition:
+    props = r.get("properties") or {}
     actions: list[str] = []
     data_actions: list[str] = []
-    for perm in r.permissions or []:
-        actions += perm.actions or []
-        data_actions += perm.data_actions or []
+    for perm in props.get("permissions") or []:
+        actions += perm.get("actions") or []
+        data_actions += perm.get("dataActions") or []
     return RoleDefinition(
-        id=r.id,
-        guid=r.name.lower(),
-        name=r.role_name or r.name,
-        description=r.description or "",
-        builtin=(r.role_type or "").lower() == "builtinrole",
+        id=r["id"],
+        guid=r["name"].lower(),
+        name=props.get("roleName") or r["name"],
+        description=props.get("description") or "",
+        builtin=str(props.get("type") or "").lower() == "builtinrole",
         actions=tuple(actions),
         data_actions=tuple(data_actions),
     )

@@ -324,3 +324,15 @@ async def get_resource(ctx: Ctx, sub: str, rg: str, namespace: str, rtype: str, 
     if found is None:
         raise not_found(f"{namespace}/{rtype}", name, rg)
     return json_response(found)
+
+
+@ROUTER.route("GET", "/subscriptions/{sub}/providers/{namespace}/{rtype}", fallback=True)
+async def list_provider_resources(ctx: Ctx, sub: str, namespace: str, rtype: str) -> web.Response:
+    """A provider's own list of one type (Vaults_ListBySubscription, StorageAccounts_List, ...):
+    unlike the generic resource list, each item comes with its properties."""
+    found = require_subscription(ctx, sub)
+    wanted = f"{namespace}/{rtype}"
+    items = list(ctx.sandbox.store.of_type(wanted, found["id"]))
+    if not items and namespace.lower() not in {ns.lower() for ns in PROVIDER_TYPES}:
+        raise ArmError(404, "InvalidResourceNamespace", f"The resource namespace '{namespace}' is invalid.")
+    return page(ctx, items)
