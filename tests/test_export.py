@@ -100,6 +100,23 @@ def app(**changes: Any) -> ContainerApp:
         "system_principal_id": "99999999-9999-4999-8999-999999999999",
         "user_identities": (LinkedIdentity(LEGACY, "p-legacy", "c-legacy"),),
         "containers": containers(),
+        "template": {
+            "scale": {"minReplicas": 1, "maxReplicas": 1},
+            "volumes": [{"name": "work", "storageType": "EmptyDir"}],
+        },
+        "configuration": {
+            "activeRevisionsMode": "Single",
+            "ingress": {"external": False, "targetPort": 8080},
+            "registries": [{"server": "contoso.azurecr.io", "passwordSecretRef": "registry-pass"}],
+            "secrets": [
+                {"name": "agent-token"},
+                {"name": "ship-key"},
+                {"name": "registry-pass"},
+                {"name": "vault-held", "keyVaultUrl": "https://kv.vault.azure.net/secrets/x", "identity": "system"},
+            ],
+        },
+        "tags": {"team": "runners"},
+        "workload_profile": "Consumption",
     }
     fields.update(changes)
     return ContainerApp(**fields)
@@ -532,7 +549,15 @@ def test_bicep_declares_identity_roles_and_the_whole_app() -> None:
         assert f"          name: '{name}'\n          value: {param}\n" in app_text
     assert "Secret values are never returned by Azure, so they cannot be exported" in text
     assert SECRET_VALUE not in text
-    assert "full PUT" in text and "volumes" in text
+    assert "full PUT" in text
+    # the rest of the app, as Azure returned it: a full PUT must not drop any of it
+    assert "volumes: [" in app_text and "storageType: 'EmptyDir'" in app_text and "maxReplicas: 1" in app_text
+    assert "targetPort: 8080" in app_text and "passwordSecretRef: 'registry-pass'" in app_text
+    assert "team: 'runners'" in app_text and "workloadProfileName: 'Consumption'" in app_text
+    # a secret no variable uses still needs its value; one held in Key Vault is declared by reference
+    assert "param secret_registry_pass string" in text
+    assert "keyVaultUrl: 'https://kv.vault.azure.net/secrets/x'" in app_text
+    assert "secret_vault_held" not in text
 
     assert "output identityClientId string = identity.properties.clientId" in text
 
@@ -665,4 +690,4 @@ def test_single_container_app_without_a_named_container() -> None:
     text = render_bicep(sp)
     check_structure(text)
     assert "container runner, variable AZURE_CLIENT_ID" in text
-    assert "param secret_ship_key" not in text
+    assert "param secret_ship_key string" in text  # still declared in the configuration: a full PUT keeps it

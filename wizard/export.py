@@ -454,7 +454,9 @@ def _app_section(step_plan: StepPlan, symbols: _Symbols) -> tuple[list[str], lis
             ],
         )
 
-    secrets = _secret_refs(app.containers)
+    declared = [x for x in app.configuration.get("secrets") or [] if isinstance(x, dict) and x.get("name")]
+    # Secrets held in Key Vault are declared by reference; only the others need their value supplied.
+    secrets = sorted({str(x["name"]) for x in declared if not x.get("keyVaultUrl")} | set(_secret_refs(app.containers)))
     params = [(name, symbols.new(f"secret_{_ident(name)}")) for name in secrets]
     same_group = (
         app.subscription.lower() == plan.subscription.lower()
@@ -464,19 +466,11 @@ def _app_section(step_plan: StepPlan, symbols: _Symbols) -> tuple[list[str], lis
     client_id = _Expr("identity.properties.clientId" if same_group else "identityClientId")
     resource = _app_resource(app, plan.identity_id, identity_key, container, target.env_var, client_id, params)
     notes += [
-        "// A Bicep deployment replaces the container app whole (a full PUT): whatever is not declared below",
-        "// is removed. runner-identity reads only the app's identities, environment, revision mode and",
-        "// containers, so before deploying copy the rest from `az containerapp show` if the app has it:",
-        "//   properties.configuration: ingress, registries, dapr, maxInactiveRevisions, and secrets that no",
-        "//     environment variable references (registry passwords, volume and scale rule secrets)",
-        "//   properties.template: scale, volumes, initContainers, serviceBinds; properties.workloadProfileName; tags",
+        "// A Bicep deployment replaces the container app whole (a full PUT): the app below is declared",
+        "// entirely, as Azure returned it when this file was made (configuration, template, tags, workload",
+        "// profile), with only the identity link and the variable changed. Azure never returns secret",
+        "// values, so each secret is a @secure() parameter you supply at deployment.",
     ]
-    mounted = sorted({str(m.get("volumeName")) for c in app.containers for m in c.get("volumeMounts") or []})
-    if mounted:
-        notes.append(
-            f"// The containers mount {_c(', '.join(mounted))}: declare them in properties.template.volumes, "
-            "or Azure refuses the deployment."
-        )
     if app.revision_mode.lower() == "multiple":
         notes.append("// Multiple revision mode: older active revisions keep running without the variable.")
     if same_group:
@@ -526,19 +520,32 @@ def _app_resource(
                 env.append({"name": env_var, "value": client_id})
             entry["env"] = env
         containers.append(entry)
-    configuration: dict[str, Any] = {"activeRevisionsMode": app.revision_mode}
-    if params:
-        configuration["secrets"] = [{"name": name, "value": _Expr(param)} for name, param in params]
-    body = {
-        "name": app.name,
-        "location": app.location,
-        "identity": {"type": union_type(app.identity_type), "userAssignedIdentities": users},
-        "properties": {
-            "environmentId": app.environment_id,
-            "configuration": configuration,
-            "template": {"containers": containers},
-        },
+    configuration: dict[str, Any] = {**app.configuration, "activeRevisionsMode": app.revision_mode}
+    by_param = dict(params)
+    secrets: list[dict[str, Any]] = []
+    for entry in app.configuration.get("secrets") or []:
+        name = str(entry.get("name"))
+        if entry.get("keyVaultUrl"):
+            secrets.append(dict(entry))
+        elif name in by_param:
+            secrets.append({"name": name, "value": _Expr(by_param.pop(name))})
+    secrets += [{"name": name, "value": _Expr(param)} for name, param in by_param.items()]
+    if secrets:
+        configuration["secrets"] = secrets
+    else:
+        configuration.pop("secrets", None)
+    properties: dict[str, Any] = {
+        "environmentId": app.environment_id,
+        "configuration": configuration,
+        "template": {**app.template, "containers": containers},
     }
+    if app.workload_profile:
+        properties["workloadProfileName"] = app.workload_profile
+    body: dict[str, Any] = {"name": app.name, "location": app.location}
+    if app.tags:
+        body["tags"] = app.tags
+    body["identity"] = {"type": union_type(app.identity_type), "userAssignedIdentities": users}
+    body["properties"] = properties
     return f"resource app 'Microsoft.App/containerApps@{CONTAINER_APP_API}' = {_bv(body)}"
 
 

@@ -132,6 +132,12 @@ class ContainerApp:
     system_principal_id: str | None
     user_identities: tuple[LinkedIdentity, ...]
     containers: list[dict[str, Any]]  # ARM wire form, untouched
+    # The rest of the app as ARM returned it (never with secret values: a GET has none), so an
+    # export can declare the whole app, not only the parts apply touches.
+    template: dict[str, Any] = field(default_factory=dict)
+    configuration: dict[str, Any] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    workload_profile: str | None = None
 
     @property
     def environment_name(self) -> str:

@@ -447,6 +447,10 @@ def _app(raw: dict[str, Any]) -> ContainerApp:
             for rid, v in (identity.get("userAssignedIdentities") or {}).items()
         ),
         containers=list(template.get("containers") or []),
+        template=dict(template),
+        configuration=dict(config),
+        tags=dict(raw.get("tags") or {}),
+        workload_profile=props.get("workloadProfileName"),
     )
 
 
