@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 from ..model import (
+    ARM_TYPE_CONTAINER_APP,
     ARM_TYPE_STORAGE,
     ARM_TYPE_VAULT,
     ContainerApp,
@@ -42,6 +43,7 @@ VAULT_API = "2023-07-01"
 STORAGE_API = "2023-05-01"
 PERMISSIONS_API = "2022-04-01"
 GROUPS_API = "2025-04-01"
+APPS_API = "2026-07-01"
 # A fixed namespace makes role assignment names a pure function of (scope, principal, role):
 # rerunning a plan PUTs the same name, which ARM answers as a no-op.
 ASSIGNMENT_NAMESPACE = uuid.UUID("9c7d4f3e-1d2b-4f5a-8e6c-2b7a9d0c1e5f")
@@ -215,9 +217,9 @@ class Gateway:
         return _scope_resource_json(res.as_dict())
 
     async def container_apps(self, subscription: str) -> list[ContainerApp]:
-        ops = self._client("apps", subscription).container_apps
-        found = await self._collect("list container apps", ops.list_by_subscription())
-        return sorted((_app(a.as_dict()) for a in found), key=lambda a: a.name.lower())
+        path = f"/subscriptions/{subscription}/providers/{ARM_TYPE_CONTAINER_APP}"
+        found = await self._raw_list("list container apps", subscription, path, APPS_API)
+        return sorted((_app(a) for a in found), key=lambda a: a.name.lower())
 
     async def container_app(self, app_id: str) -> ContainerApp | None:
         raw = await self.container_app_raw(app_id)

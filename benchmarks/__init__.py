@@ -1,0 +1,1 @@
+"""runner-identity's benchmarks: `python -m benchmarks.run` writes benchmarks/RESULTS.md."""
