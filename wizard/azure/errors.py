@@ -59,8 +59,9 @@ def translate(exc: BaseException, what: str) -> GatewayError:
 
     if isinstance(exc, GatewayError):
         return exc
-    if isinstance(exc, ClientAuthenticationError) and getattr(exc, "status_code", None) is None:
-        # The credential failed before Azure was asked: no session, expired session, no browser.
+    if isinstance(exc, ClientAuthenticationError) and not getattr(getattr(exc, "error", None), "code", None):
+        # The credential failed before Resource Manager was asked (no session, an expired one, no
+        # browser, a managed-identity endpoint that said no): ARM's own 401s carry an error code.
         return GatewayError(what, "SignInFailed", _first_line(exc.message), None)
     if isinstance(exc, HttpResponseError) and exc.status_code is not None:
         error: Any = getattr(exc, "error", None)
