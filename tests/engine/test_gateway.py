@@ -34,7 +34,7 @@ async def test_subscriptions_put_the_default_first(demo) -> None:
     dev = demo.info.subscription_ids[1]
     async with gateway(demo) as gw:
         subs = await gw.subscriptions(default=dev)
-    assert [s.id for s in subs][0] == dev and subs[0].is_default
+    assert subs[0].id == dev and subs[0].is_default
     assert {s.name for s in subs} == {"Contoso Production", "Contoso Dev/Test"}
 
 
