@@ -79,15 +79,9 @@ def _run(args: argparse.Namespace, body: Callable[[Any, Any], Awaitable[int]]) -
 
 # -- plan -----------------------------------------------------------------------------------------
 def cmd_plan(args: argparse.Namespace) -> int:
-    try:
-        plan = plan_from_flags(args)
-    except RuleError as err:
-        _print_problems([err], sys.stderr)
-        return EXIT_INVALID
-    problems = plan.problems()
-    if problems:
-        _print_problems(problems, sys.stderr)
-        return EXIT_INVALID
+    plan = _valid_plan(lambda: plan_from_flags(args))
+    if isinstance(plan, int):
+        return plan
     if args.out:
         plan.save(args.out)
         print(f"Wrote {args.out}", file=sys.stderr)
@@ -107,9 +101,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 # -- apply ----------------------------------------------------------------------------------------
-def _read_plan(path: Path) -> Plan | int:
+def _valid_plan(make: Callable[[], Plan]) -> Plan | int:
+    """The plan, or EXIT_INVALID after saying every rule it breaks (before anything is sent)."""
     try:
-        plan = load_plan(path)
+        plan = make()
     except RuleError as err:
         _print_problems([err], sys.stderr)
         return EXIT_INVALID
@@ -118,6 +113,10 @@ def _read_plan(path: Path) -> Plan | int:
         _print_problems(problems, sys.stderr)
         return EXIT_INVALID
     return plan
+
+
+def _read_plan(path: Path) -> Plan | int:
+    return _valid_plan(lambda: load_plan(path))
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
