@@ -64,12 +64,12 @@ class RunningSandbox:
         return self.info.subscription_ids[0]
 
 
-@pytest.fixture
-def start_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., RunningSandbox]]:
-    """Start a sandbox with the given SandboxConfig fields; the SDK's credential is pointed at it."""
+def sandbox_starter(mp: pytest.MonkeyPatch) -> Iterator[Callable[..., RunningSandbox]]:
+    """Yield `start(**SandboxConfig fields)`; every sandbox started is stopped afterwards, and the
+    SDK's credential (IDENTITY_ENDPOINT/IDENTITY_HEADER through `mp`) points at the latest one."""
     started: list[SandboxThread] = []
     for var in FOREIGN_CREDENTIAL_VARS:
-        monkeypatch.delenv(var, raising=False)
+        mp.delenv(var, raising=False)
 
     def start(**config: Any) -> RunningSandbox:
         config.setdefault("retry_after_s", 0)
@@ -77,12 +77,18 @@ def start_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Run
         info = thread.start()
         started.append(thread)
         for key, value in info.environment().items():
-            monkeypatch.setenv(key, value)
+            mp.setenv(key, value)
         return RunningSandbox(info, thread)
 
     yield start
     for thread in started:
         thread.stop()
+
+
+@pytest.fixture
+def start_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., RunningSandbox]]:
+    """Start a sandbox for one test with the given SandboxConfig fields."""
+    yield from sandbox_starter(monkeypatch)
 
 
 @pytest.fixture

@@ -28,9 +28,24 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 def plan_args(*extra: str) -> list[str]:
     return [
-        "plan", "--subscription", SUB, "--resource-group", "rg-runner", "--identity", "id-maia-runner",
-        "--role", f"Key Vault Secrets User@{VAULT}", "--role", "Storage Blob Data Reader",
-        "--container-app", APP, "--container", "runner", "--tag", "owner=data", *extra,
+        "plan",
+        "--subscription",
+        SUB,
+        "--resource-group",
+        "rg-runner",
+        "--identity",
+        "id-maia-runner",
+        "--role",
+        f"Key Vault Secrets User@{VAULT}",
+        "--role",
+        "Storage Blob Data Reader",
+        "--container-app",
+        APP,
+        "--container",
+        "runner",
+        "--tag",
+        "owner=data",
+        *extra,
     ]
 
 
@@ -137,7 +152,9 @@ def test_export_az_and_bicep(capsys: pytest.CaptureFixture[str], tmp_path: Path)
         assert "eyJ" not in text
 
 
-def test_no_token_or_secret_in_any_output_or_log(capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+def test_no_token_or_secret_in_any_output_or_log(
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
     caplog.set_level("DEBUG")
     state = ["--sandbox", "--sandbox-state", str(tmp_path / "tenant.json")]
     assert main([*plan_args("--out", "plan.toml", "--offline")]) == 0

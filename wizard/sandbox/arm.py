@@ -53,6 +53,21 @@ def bad_request(code: str, message: str) -> ArmError:
     return ArmError(400, code, message)
 
 
+_JSON_TYPES = {dict: "an object", list: "an array", str: "a string"}
+
+
+def expect(value: Any, kind: type, where: str) -> Any:
+    """`value` if it has the JSON type the API's schema gives `where`, else the 400 ARM answers
+    before the provider sees the request (so no handler trips over a list where it wants an object)."""
+    if not isinstance(value, kind):
+        raise ArmError(
+            400,
+            "InvalidRequestContent",
+            f"The request content was invalid and could not be deserialized: '{where}' must be {_JSON_TYPES[kind]}.",
+        )
+    return value
+
+
 def is_guid(value: str) -> bool:
     return bool(GUID_RE.match(value))
 

@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from .providers.authorization import add_assignment, builtin_by_name
-from .providers.container_apps import new_revision
+from .providers.container_apps import event_stream_endpoint, new_revision
 from .store import Principal, Store
 
 SCENARIOS = ("demo", "empty", "large")
@@ -184,6 +184,7 @@ class _Builder:
                 "managedEnvironmentId": environment,
                 "workloadProfileName": "Consumption",
                 "outboundIpAddresses": ["20.0.0.1"],
+                "eventStreamEndpoint": event_stream_endpoint(rid, location),
                 "configuration": {
                     "activeRevisionsMode": revision_mode,
                     "maxInactiveRevisions": 100,

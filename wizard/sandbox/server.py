@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import shutil
 import sys
 import threading
@@ -134,9 +135,12 @@ def build_app(sandbox: Sandbox) -> web.Application:
 
 
 async def _handle(sandbox: Sandbox, request: web.Request) -> web.StreamResponse:
-    route, params = ROUTER.resolve(request.method, request.path)
+    # ARM ignores empty path segments: the SDKs send `Microsoft.KeyVault//vaults/...` when an
+    # operation's parentResourcePath is empty (Permissions_ListForResource for a top-level resource).
+    path = re.sub(r"/{2,}", "/", request.path)
+    route, params = ROUTER.resolve(request.method, path)
     delay_ms = sandbox.config.latency_ms
-    hits = sandbox.faults.hits(request.method, request.path, route.name)
+    hits = sandbox.faults.hits(request.method, path, route.name)
     delay_ms += sum(f.ms for f in hits if f.kind == "latency")
     if delay_ms:
         await asyncio.sleep(delay_ms / 1000)
@@ -187,6 +191,7 @@ class SandboxInfo:
     identity_header: str
     tenant_id: str
     subscription_ids: list[str]
+    # The resource provider namespaces answered here, so a tool can tell what it may point at us.
 
     def to_json(self) -> str:
         return json.dumps(vars(self))

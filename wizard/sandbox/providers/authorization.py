@@ -176,7 +176,13 @@ def authorize(ctx: Ctx, scope: str, action: str) -> None:
 
 def set_caller_role(store: Store, role_name: str) -> None:
     """Make `role_name` the caller's only role, held at each subscription (for the permission matrix)."""
-    role = builtin_by_name(role_name)
+    try:
+        role = builtin_by_name(role_name)
+    except KeyError:
+        # A ValueError, which `sandbox serve` reports as a usage error rather than a traceback.
+        raise ValueError(
+            f"caller role {role_name!r} is not a built-in role (for example Owner, Contributor, Reader)"
+        ) from None
     caller = store.caller["object_id"]
     for assignment in assignments_of(store, caller):
         store.delete(assignment["id"])

@@ -67,3 +67,12 @@ def created_stamp(ctx: Ctx) -> dict[str, str]:
         "lastModifiedByType": "User",
         "lastModifiedAt": stamp,
     }
+
+
+def modified_stamp(ctx: Ctx, resource: dict[str, Any]) -> None:
+    """Record an update in the resource's systemData. Resources a scenario seeded carry none, and
+    updating one of them must not depend on it."""
+    stamp = resource.setdefault("systemData", {})
+    stamp["lastModifiedBy"] = ctx.sandbox.store.caller.get("upn", "admin@sandbox.onmicrosoft.com")
+    stamp["lastModifiedByType"] = "User"
+    stamp["lastModifiedAt"] = now_iso()

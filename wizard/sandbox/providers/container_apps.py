@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..arm import ROUTER, ArmError, Ctx, json_response, not_found, page
+from ..arm import ROUTER, ArmError, Ctx, expect, json_response, not_found, page, split_id
 from ..state import Operation
 from ..store import Principal, Store
 from .authorization import authorize
@@ -194,8 +194,8 @@ def _take_secrets(app_config: dict[str, Any], current: dict[str, dict[str, Any]]
     if written is None:
         return current
     secrets: dict[str, dict[str, Any]] = {}
-    for entry in written:
-        name = entry.get("name")
+    for entry in expect(written, list, "properties.configuration.secrets"):
+        name = expect(entry, dict, "properties.configuration.secrets[]").get("name")
         value, vault_url = entry.get("value"), entry.get("keyVaultUrl")
         if not name:
             raise _invalid("ContainerAppSecretInvalid", "Every secret needs a name.")
@@ -219,9 +219,11 @@ def _take_secrets(app_config: dict[str, Any], current: dict[str, dict[str, Any]]
 
 
 def _resolve_identity(ctx: Ctx, written: Any, before: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The identity block as ARM stores it, creating or dropping the system-assigned principal."""
+    """The identity block as ARM stores it. The directory is left alone: `_settle` creates or drops
+    the system-assigned principal once the whole write has been accepted."""
     if written is None:
         return before
+    expect(written, dict, "identity")
     store = ctx.sandbox.store
     kind = IDENTITY_TYPES.get(str(written.get("type", "")).replace(" ", "").lower())
     if kind is None:
@@ -232,14 +234,9 @@ def _resolve_identity(ctx: Ctx, written: Any, before: dict[str, Any] | None) -> 
         if old.get("principalId"):
             result["principalId"], result["tenantId"] = old["principalId"], old["tenantId"]
         else:
-            pid = str(uuid.uuid4())
-            store.add_principal(Principal(object_id=pid, kind="ServicePrincipal", display_name="system-assigned"))
-            result["principalId"], result["tenantId"] = pid, store.tenant_id
-    elif old.get("principalId"):
-        # Leaving SystemAssigned out of the type deletes that identity and its principal for good.
-        store.principals.pop(old["principalId"].lower(), None)
+            result["principalId"], result["tenantId"] = str(uuid.uuid4()), store.tenant_id
     if "UserAssigned" in kind:
-        wanted = written.get("userAssignedIdentities") or {}
+        wanted = expect(written.get("userAssignedIdentities") or {}, dict, "identity.userAssignedIdentities")
         if not wanted:
             raise _invalid(
                 "InvalidIdentityValues",
@@ -261,6 +258,15 @@ def _resolve_identity(ctx: Ctx, written: Any, before: dict[str, Any] | None) -> 
             f"userAssignedIdentities can only be given when the identity type includes 'UserAssigned', not '{kind}'.",
         )
     return result
+
+
+def event_stream_endpoint(app_id: str, location: str) -> str:
+    """The read-only log stream URL every container app carries (ContainerApps_Get shows it)."""
+    parts = split_id(app_id)
+    return (
+        f"https://{location}.azurecontainerapps.dev/subscriptions/{parts['subscriptions']}"
+        f"/resourceGroups/{parts['resourcegroups']}/containerApps/{parts['name']}/eventstream"
+    )
 
 
 def _suffix(rng: random.Random) -> str:
@@ -335,8 +341,9 @@ def _advance(ctx: Ctx, op: Operation) -> None:
     """One poll of an operation; at the last one it ends and the resource settles."""
     if op.status != "InProgress":
         return
-    op.polls_left -= 1
+    # `polls_left` counts the InProgress answers still to give: lro_polls of them, then the end.
     if op.polls_left > 0:
+        op.polls_left -= 1
         return
     store = ctx.sandbox.store
     op.status = op.outcome
@@ -419,17 +426,36 @@ def _snapshot(store: Store, app: dict[str, Any] | None) -> dict[str, Any] | None
     return image
 
 
-def _settle(ctx: Ctx, app: dict[str, Any], secrets: dict[str, dict[str, Any]], template_changed: bool) -> None:
+def _sync_principals(store: Store, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+    """The directory follows the app's system-assigned identity: its principal is created with it, and
+    leaving SystemAssigned out of the type deletes that identity and its principal for good."""
+    old, new = (before or {}).get("principalId"), (after or {}).get("principalId")
+    if new and store.principal(new) is None:
+        store.add_principal(Principal(object_id=new, kind="ServicePrincipal", display_name="system-assigned"))
+    if old and old != new:
+        store.principals.pop(old.lower(), None)
+
+
+def _settle(
+    ctx: Ctx,
+    app: dict[str, Any],
+    secrets: dict[str, dict[str, Any]],
+    template_changed: bool,
+    before_identity: dict[str, Any] | None,
+) -> None:
+    """Check the app as written, then commit it: a refused write changes nothing at all."""
     _check_template(app["properties"].get("template"), set(secrets))
     config = app["properties"].setdefault("configuration", {})
     config.setdefault("activeRevisionsMode", "Single")
+    expect(config["activeRevisionsMode"], str, "properties.configuration.activeRevisionsMode")
     if config["activeRevisionsMode"].lower() not in ("single", "multiple", "labels"):
         raise _invalid(
             "ContainerAppInvalidRevisionMode", f"activeRevisionsMode '{config['activeRevisionsMode']}' is not valid."
         )
-    ctx.sandbox.store.hidden_for(app["id"])["secrets"] = secrets
     if template_changed:
-        new_revision(ctx.sandbox.store, app)
+        new_revision(ctx.sandbox.store, app)  # refuses a taken revision name before it changes anything
+    ctx.sandbox.store.hidden_for(app["id"])["secrets"] = secrets
+    _sync_principals(ctx.sandbox.store, before_identity, app.get("identity"))
     app["properties"]["provisioningState"] = "InProgress"
     ctx.sandbox.store.put(app)
 
@@ -450,14 +476,14 @@ async def put_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
     location = body.get("location") or ""
     if location_key(str(location)) not in LOCATIONS:
         raise ArmError(400, "LocationRequired", "A valid location is required for a container app.")
-    props = copy.deepcopy(body.get("properties") or {})
+    props = copy.deepcopy(expect(body.get("properties") or {}, dict, "properties"))
     env_id = props.get("environmentId") or props.get("managedEnvironmentId")
-    if not env_id or store.get(env_id) is None:
+    if not isinstance(env_id, str) or store.get(env_id) is None:
         raise _invalid("ManagedEnvironmentNotFound", f"The managed environment '{env_id}' was not found.")
     authorize(ctx, rid, f"{APP_TYPE}/write")
     require_registered(ctx, sub, "Microsoft.App")
     pre_image = _snapshot(store, before)
-    secrets = _take_secrets(props.setdefault("configuration", {}), {})
+    secrets = _take_secrets(expect(props.setdefault("configuration", {}), dict, "properties.configuration"), {})
     environment = store.get(env_id) or {}
     app = {
         "id": before["id"] if before else rid,
@@ -473,6 +499,7 @@ async def put_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
             "latestReadyRevisionName": (before or {}).get("properties", {}).get("latestReadyRevisionName"),
             "runningStatus": "Running",
             "outboundIpAddresses": ["20.0.0.1"],
+            "eventStreamEndpoint": event_stream_endpoint(before["id"] if before else rid, location_key(str(location))),
         },
         "systemData": (before or {}).get("systemData") or created_stamp(ctx),
     }
@@ -480,7 +507,7 @@ async def put_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
     if identity is not None:
         app["identity"] = identity
     changed = before is None or before["properties"].get("template") != app["properties"].get("template")
-    _settle(ctx, app, secrets, changed)
+    _settle(ctx, app, secrets, changed, (before or {}).get("identity"))
     headers = _start_operation(ctx, app, pre_image, sub)
     return json_response(app, status=200 if before else 201, headers=headers)
 
@@ -495,9 +522,10 @@ async def patch_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
     app = copy.deepcopy(before)
     if "tags" in body:
         app["tags"] = validate_tags(merge_patch(app.get("tags") or {}, body["tags"]))
-    written_props = copy.deepcopy(body.get("properties") or {})
+    written_props = copy.deepcopy(expect(body.get("properties") or {}, dict, "properties"))
     current_secrets = copy.deepcopy(store.hidden_for(app["id"]).get("secrets", {}))
-    secrets = _take_secrets(written_props.get("configuration") or {}, current_secrets)
+    written_config = expect(written_props.get("configuration") or {}, dict, "properties.configuration")
+    secrets = _take_secrets(written_config, current_secrets)
     for readonly in (
         "provisioningState",
         "latestRevisionName",
@@ -511,7 +539,7 @@ async def patch_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
         written_props.pop(readonly, None)
     app["properties"] = merge_patch(app["properties"], written_props)
     if "identity" in body:
-        written = body["identity"] if isinstance(body["identity"], dict) else {}
+        written = expect(body["identity"] or {}, dict, "identity")
         merged = merge_patch(before.get("identity") or {}, written)
         if "userassigned" not in str(merged.get("type", "")).replace(" ", "").lower().split(",") and not written.get(
             "userAssignedIdentities"
@@ -520,7 +548,7 @@ async def patch_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
             merged.pop("userAssignedIdentities", None)
         app["identity"] = _resolve_identity(ctx, merged, before.get("identity"))
     changed = before["properties"].get("template") != app["properties"].get("template")
-    _settle(ctx, app, secrets, changed)
+    _settle(ctx, app, secrets, changed, before.get("identity"))
     headers = _start_operation(ctx, app, pre_image, sub)
     return web.Response(status=202, headers=headers)
 

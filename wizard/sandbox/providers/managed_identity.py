@@ -11,7 +11,7 @@ from aiohttp import web
 from ..arm import ROUTER, ArmError, Ctx, json_response, not_found, page
 from ..store import Principal
 from .authorization import authorize
-from .common import created_stamp, now_iso, require_group, require_subscription, validate_tags
+from .common import created_stamp, modified_stamp, require_group, require_subscription, validate_tags
 from .resources import LOCATIONS, location_key, require_registered
 
 TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities"
@@ -62,7 +62,7 @@ async def put_identity(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
                 f"'{group['name']}'. A resource with the same name cannot be created in location '{location}'.",
             )
         existing["tags"] = tags
-        existing["systemData"]["lastModifiedAt"] = now_iso()
+        modified_stamp(ctx, existing)
         return json_response(store.put(existing), status=200)
     principal_id, client_id = str(uuid.uuid4()), str(uuid.uuid4())
     store.add_principal(Principal(object_id=principal_id, kind="ServicePrincipal", display_name=name))
@@ -99,7 +99,7 @@ async def patch_identity(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response
         raise ArmError(400, "LocationCannotBeChanged", "The location of an identity cannot be changed.")
     if "tags" in body:
         existing["tags"] = validate_tags(body["tags"])
-    existing["systemData"]["lastModifiedAt"] = now_iso()
+    modified_stamp(ctx, existing)
     return json_response(store.put(existing), status=200)
 
 
