@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import statistics
 import subprocess
@@ -14,7 +13,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from wizard.azure.connection import Connection
 from wizard.sandbox.server import SandboxInfo, SandboxThread
 from wizard.sandbox.state import SandboxConfig
 
@@ -61,16 +59,8 @@ def served_sandbox(*flags: str) -> Iterator[SandboxInfo]:
     try:
         assert process.stdout is not None
         info = SandboxInfo(**json.loads(process.stdout.readline()))
-        saved = {k: os.environ.get(k) for k in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER")}
-        os.environ.update(info.environment())
-        try:
+        with info.exported():
             yield info
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -85,23 +75,8 @@ def sandbox(**config: Any) -> Iterator[tuple[SandboxInfo, SandboxThread]]:
     config.setdefault("retry_after_s", 0)
     thread = SandboxThread(SandboxConfig(**config))
     info = thread.start()
-    saved = {k: os.environ.get(k) for k in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER")}
-    os.environ.update(info.environment())
     try:
-        yield info, thread
+        with info.exported():
+            yield info, thread
     finally:
         thread.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-def connection(info: SandboxInfo, poll_interval: float = 0.1) -> Connection:
-    return Connection(
-        arm_endpoint=info.arm_endpoint,
-        ca_bundle=info.ca_bundle,
-        managed_identity_only=True,
-        poll_interval=poll_interval,
-    )

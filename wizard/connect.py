@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,24 +51,18 @@ def open_session(args: argparse.Namespace) -> Iterator[Session]:
             )
         )
         info = thread.start()
-        saved = {k: os.environ.get(k) for k in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER")}
-        os.environ.update(info.environment())
         try:
-            yield Session(
-                Connection(
-                    arm_endpoint=info.arm_endpoint,
-                    ca_bundle=info.ca_bundle,
-                    managed_identity_only=True,
-                    poll_interval=0.2,
-                ),
-                sandbox_banner=f"SANDBOX: a local demo tenant at {info.arm_endpoint}; nothing here touches Azure.",
-            )
+            with info.exported():
+                yield Session(
+                    Connection(
+                        arm_endpoint=info.arm_endpoint,
+                        ca_bundle=info.ca_bundle,
+                        managed_identity_only=True,
+                        poll_interval=0.2,
+                    ),
+                    sandbox_banner=f"SANDBOX: a local demo tenant at {info.arm_endpoint}; nothing here touches Azure.",
+                )
         finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
             thread.stop()
         return
     if args.ca_bundle and not args.arm_endpoint:

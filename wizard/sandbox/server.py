@@ -8,11 +8,13 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import re
 import shutil
 import sys
 import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -199,6 +201,20 @@ class SandboxInfo:
     def environment(self) -> dict[str, str]:
         """The environment that points the Azure SDKs' managed-identity credential at the sandbox."""
         return {"IDENTITY_ENDPOINT": self.identity_endpoint, "IDENTITY_HEADER": self.identity_header}
+
+    @contextlib.contextmanager
+    def exported(self) -> Iterator[None]:
+        """Set `environment()` in this process for the duration, then put back what was there."""
+        saved = {key: os.environ.get(key) for key in self.environment()}
+        os.environ.update(self.environment())
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
 
 class SandboxServer:

@@ -12,7 +12,7 @@ from ..arm import ROUTER, ArmError, Ctx, json_response, not_found, page
 from ..store import Principal
 from .authorization import authorize
 from .common import created_stamp, modified_stamp, require_group, require_subscription, validate_tags
-from .resources import LOCATIONS, location_key, require_registered
+from .resources import location_key, require_registered, required_location
 
 TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities"
 BASE = "/subscriptions/{sub}/resourcegroups/{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities"
@@ -38,15 +38,7 @@ async def put_identity(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
     group = require_group(ctx, sub, rg)
     body = await ctx.json()
     check_identity_name(name)
-    location = body.get("location")
-    if not isinstance(location, str) or not location:
-        raise ArmError(400, "LocationRequired", "The location property is required for this definition.")
-    if location_key(location) not in LOCATIONS:
-        raise ArmError(
-            400,
-            "LocationNotAvailableForResourceType",
-            f"The provided location '{location}' is not available for resource type '{TYPE}'.",
-        )
+    location = required_location(body, "LocationNotAvailableForResourceType", f"resource type '{TYPE}'")
     tags = validate_tags(body.get("tags"))
     rid = identity_id(group, name)
     authorize(ctx, rid, f"{TYPE}/write")

@@ -48,6 +48,21 @@ def location_key(location: str) -> str:
     return location.replace(" ", "").lower()
 
 
+def required_location(body: dict[str, Any], code: str, what: str) -> str:
+    """The body's location, or the 400 ARM answers when it is missing or not a region it serves."""
+    location = body.get("location")
+    if not isinstance(location, str) or not location:
+        raise ArmError(400, "LocationRequired", "The location property is required for this definition.")
+    if location_key(location) not in LOCATIONS:
+        raise ArmError(
+            400,
+            code,
+            f"The provided location '{location}' is not available for {what}. List of available "
+            f"regions is '{','.join(LOCATIONS)}'.",
+        )
+    return location
+
+
 # -- subscriptions ------------------------------------------------------------------------------
 @ROUTER.route("GET", "/subscriptions")
 async def list_subscriptions(ctx: Ctx) -> web.Response:
@@ -208,16 +223,7 @@ async def put_group(ctx: Ctx, sub: str, rg: str) -> web.Response:
             f"Resource group name '{rg}' is invalid: use 1-90 letters, digits, underscores, hyphens, periods "
             "and parentheses, not ending in a period.",
         )
-    location = body.get("location")
-    if not isinstance(location, str) or not location:
-        raise ArmError(400, "LocationRequired", "The location property is required for this definition.")
-    if location_key(location) not in LOCATIONS:
-        raise ArmError(
-            400,
-            "LocationNotAvailableForResourceGroup",
-            f"The provided location '{location}' is not available for resource group. List of available "
-            f"regions is '{','.join(LOCATIONS)}'.",
-        )
+    location = required_location(body, "LocationNotAvailableForResourceGroup", "resource group")
     tags = validate_tags(body.get("tags"))
     authorize(
         ctx, f"/subscriptions/{sub}/resourceGroups/{rg}", "Microsoft.Resources/subscriptions/resourceGroups/write"
