@@ -156,10 +156,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "rollback": commands.cmd_rollback,
         }[args.command]
         return handler(args)
-    if args.sandbox:
-        return _serve_default()
-    parser.print_help()
-    return 0
+    from .tui.app import run_wizard
+
+    return run_wizard(sandbox=args.sandbox, plan_path=args.plan)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -177,11 +176,6 @@ def _serve(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     return 0
-
-
-def _serve_default() -> int:
-    # Until the wizard lands, `--sandbox` serves the demo sandbox so it can be explored.
-    return _serve(build_parser().parse_args(["sandbox", "serve"]))
 
 
 if __name__ == "__main__":

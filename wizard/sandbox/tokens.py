@@ -31,7 +31,9 @@ class TokenIssuer:
         self.tenant_id = tenant_id
         self._key = key or secrets.token_bytes(32)
 
-    def issue(self, audience: str, object_id: str, app_id: str, now: float | None = None) -> tuple[str, int]:
+    def issue(
+        self, audience: str, object_id: str, app_id: str, now: float | None = None, upn: str | None = None
+    ) -> tuple[str, int]:
         issued = int(now if now is not None else time.time())
         claims = {
             "aud": audience,
@@ -42,9 +44,11 @@ class TokenIssuer:
             "tid": self.tenant_id,
             "oid": object_id,
             "appid": app_id,
-            "idtyp": "app",
+            "idtyp": "user" if upn else "app",
             "ver": "1.0",
         }
+        if upn:
+            claims["upn"] = upn
         header = {"alg": "HS256", "typ": "JWT"}
         signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
         signature = hmac.new(self._key, signing_input.encode("ascii"), hashlib.sha256).digest()

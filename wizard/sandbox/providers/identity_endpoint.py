@@ -48,7 +48,9 @@ async def msi_token(ctx: Ctx) -> web.Response:
             return _token_error(400, "invalid_request", "No managed identity matches the requested id.")
         object_id = match["properties"]["principalId"]
         app_id = match["properties"]["clientId"]
-    token, expires_on = sandbox.tokens.issue(resource, object_id, app_id)
+    # The signed-in admin is a user, as after `az login`; an identity's token names no user.
+    upn = sandbox.store.caller.get("upn") if object_id == sandbox.store.caller["object_id"] else None
+    token, expires_on = sandbox.tokens.issue(resource, object_id, app_id, upn=upn)
     return json_response(
         {
             "access_token": token,
