@@ -91,6 +91,14 @@ def start_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Run
     yield from sandbox_starter(monkeypatch)
 
 
+@pytest.fixture(scope="module")
+def start_shared_sandbox() -> Iterator[Callable[..., RunningSandbox]]:
+    """Like `start_sandbox`, but one sandbox for a whole module: only for tests that change nothing
+    (or change what no other test of the module looks at)."""
+    with pytest.MonkeyPatch.context() as mp:
+        yield from sandbox_starter(mp)
+
+
 @pytest.fixture
 def demo(start_sandbox: Callable[..., RunningSandbox]) -> RunningSandbox:
     return start_sandbox()

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
-from tests.conftest import RunningSandbox, sandbox_starter
-
-
-@pytest.fixture(scope="module")
-def start_shared_sandbox() -> Iterator[Callable[..., RunningSandbox]]:
-    """Like `start_sandbox`, but one sandbox for a whole module: only for tests that change nothing
-    (or change what no other test of the module looks at)."""
-    with pytest.MonkeyPatch.context() as mp:
-        yield from sandbox_starter(mp)
+from tests.conftest import RunningSandbox
 
 
 @pytest.fixture(scope="module")

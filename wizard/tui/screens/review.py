@@ -14,13 +14,14 @@ from ...steps import StepPlan
 from .base import WizardScreen
 from .confirm import ConfirmModal
 
-MARKS = {"create": "[green]+ create[/]", "update": "[yellow]~ change[/]", "unchanged": "[dim]= as is [/]"}
+# The spaces sit inside the styles: Textual's markup drops whitespace right after a closing tag.
+MARKS = {"create": "[green]+ create   [/]", "update": "[yellow]~ change   [/]", "unchanged": "[dim]= as is    [/]"}
 
 
 def render_steps(step_plan: StepPlan) -> str:
     lines = []
     for step in step_plan.steps:
-        lines.append(f"{MARKS[step.action]}  {escape(step.summary)}")
+        lines.append(f"{MARKS[step.action]}{escape(step.summary)}")
         lines += [f"            [dim]{escape(d)}[/]" for d in step.details]
         lines += [f"            [yellow]! {escape(w)}[/]" for w in step.warnings]
     if step_plan.problems:
