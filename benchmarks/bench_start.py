@@ -15,12 +15,13 @@ FIRST_SCREEN = r"""
 import sys, time, json
 started = float(sys.argv[1])
 from wizard.tui.app import RunnerIdentityApp
-app = RunnerIdentityApp(connection=None)
+app = RunnerIdentityApp()
+
 def painted():
     heavy = sorted(m for m in sys.modules if m.startswith(("azure", "wizard.sandbox", "aiohttp")))
     print(json.dumps({"seconds": time.time() - started, "heavy": heavy}), flush=True)
     app.exit()
-app.call_after_refresh(painted) if False else None
+
 app.first_paint_hook = painted
 app.run(headless=True, size=(80, 24))
 """

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from wizard.azure.connection import Connection
 from wizard.sandbox.server import SandboxInfo, SandboxThread
 from wizard.sandbox.state import SandboxConfig
 
@@ -80,3 +81,12 @@ def sandbox(**config: Any) -> Iterator[tuple[SandboxInfo, SandboxThread]]:
             yield info, thread
     finally:
         thread.stop()
+
+
+def connection(info: SandboxInfo, poll_interval: float = 0.1) -> Connection:
+    return Connection(
+        arm_endpoint=info.arm_endpoint,
+        ca_bundle=info.ca_bundle,
+        managed_identity_only=True,
+        poll_interval=poll_interval,
+    )

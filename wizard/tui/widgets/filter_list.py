@@ -1,6 +1,6 @@
 """A list that filters as you type: an Input above an OptionList.
 
-Only the first `limit` matches become options, so a tenant with 5,000 resource groups costs one
+Only the first `limit` matches (a few screens full) become options, so a tenant with 5,000 resource groups costs one
 small OptionList rebuild per keystroke, not 5,000 widgets.
 """
 
@@ -41,7 +41,7 @@ class FilterList(Vertical):
         def control(self) -> FilterList:
             return self.filter_list
 
-    def __init__(self, placeholder: str = "Type to filter", limit: int = 200, **kwargs: object) -> None:
+    def __init__(self, placeholder: str = "Type to filter", limit: int = 60, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.placeholder = placeholder
         self.limit = limit

@@ -1,0 +1,36 @@
+"""The benchmark command runs end to end on its smallest setting and writes its table.
+
+Speed itself is measured by `python -m benchmarks.run`, never asserted in tests.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_benchmark_command_writes_its_table(tmp_path: Path) -> None:
+    out = tmp_path / "RESULTS.md"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--quick", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    text = out.read_text()
+    for section in ("## Start", "## Live lists", "## Apply", "## Scale"):
+        assert section in text
+    for figure in (
+        "first screen painted",
+        "apply / critical path",
+        "type-to-filter",
+        "peak memory",
+        "requests the az CLI sequence makes",
+    ):
+        assert figure in text
+    assert "| nan" not in text  # every figure was measured
