@@ -189,3 +189,28 @@ async def test_a_caller_without_rights_is_warned_at_the_roles_screen(demo, tmp_p
         await settle(pilot)
         assert isinstance(app.screen, ReviewScreen)  # apply refused: nothing to confirm
     assert demo.sandbox.writes() == []
+
+
+async def test_a_plan_file_prefills_every_screen(demo, tmp_path: Path) -> None:
+    from wizard.plan import AppTarget, IdentitySpec, Plan, RoleRequest
+
+    i = ids(demo)
+    plan = Plan(
+        i["sub"],
+        IdentitySpec("rg-runner", "id-from-plan", tags={"owner": "data"}),
+        [RoleRequest("Key Vault Secrets User", i["vault"])],
+        AppTarget(i["app"], "runner"),
+    )
+    app = wizard_for(demo, tmp_path, plan=plan)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+n")  # the plan's subscription is already chosen
+        await settle(pilot)
+        assert isinstance(app.screen, IdentityScreen)
+        assert app.screen.query_one("#name").value == "id-from-plan"  # type: ignore[attr-defined]
+        for _ in range(3):
+            await pilot.press("ctrl+n")
+            await settle(pilot)
+        assert isinstance(app.screen, ReviewScreen), app.screen.query_one("#status", Static).render()
+        assert app.screen.step_plan is not None
+        assert app.screen.step_plan.plan == plan

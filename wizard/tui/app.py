@@ -46,7 +46,7 @@ class RunnerIdentityApp(App[int]):
     TITLE = "runner-identity"
     SUB_TITLE = "a managed identity for the Maia runner"
     CSS_PATH = "app.tcss"
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
+    BINDINGS = [Binding("ctrl+q", "request_quit", "Quit", priority=True)]
 
     def __init__(
         self,
@@ -83,6 +83,27 @@ class RunnerIdentityApp(App[int]):
             self.first_paint_hook()
             return
         self.connect()
+
+    def action_request_quit(self) -> None:
+        """Quit, but not silently in the middle of writing to Azure."""
+        if not any(w.group == "apply" and w.is_running for w in self.workers):
+            self.exit(0)
+            return
+        from .screens.confirm import ConfirmModal
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit(1)
+
+        self.push_screen(
+            ConfirmModal(
+                "Apply is writing to Azure now. Quit anyway?\n\nThe journal will say what was done; "
+                "`runner-identity apply` resumes and `runner-identity rollback` undoes it.",
+                yes="Quit",
+                no="Keep going",
+            ),
+            answered,
+        )
 
     # -- connection -------------------------------------------------------------------------------
     @work(exclusive=True, exit_on_error=False, group="connect")

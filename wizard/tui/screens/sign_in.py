@@ -52,7 +52,7 @@ class SignInScreen(WizardScreen):
         self._choose(message.key)
 
     def _choose(self, sub: str) -> None:
-        if self.state.choose_subscription(sub) or self.state.catalog is None:
+        if self.state.choose_subscription(sub):
             self.wizard.load_catalog(sub)  # every later list loads while the admin reads the next screen
         self.action_next()
 
@@ -64,7 +64,9 @@ class SignInScreen(WizardScreen):
             if highlighted is None or not self.state.subscriptions:
                 return "Choose a subscription."
             self.state.choose_subscription(option_list.get_option_at_index(highlighted).id)
-            self.wizard.load_catalog(self.state.subscription)
+        loading = any(w.group == "catalog" and w.is_running for w in self.app.workers)
+        if self.state.catalog is None and not loading and self.state.subscription:
+            self.wizard.load_catalog(self.state.subscription)  # e.g. a subscription a plan file named
         return None
 
     def next_screen(self) -> Screen[None] | None:
