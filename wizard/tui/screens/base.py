@@ -9,9 +9,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Footer, Label, LoadingIndicator, Static
+
+from ..app import CatalogLoaded
+from ..widgets.filter_list import FilterList
 
 if TYPE_CHECKING:
+    from ...catalog import Catalog
     from ..app import RunnerIdentityApp
     from ..state import WizardState
 
@@ -87,3 +91,38 @@ class WizardScreen(Screen[None]):
 
     def next_screen(self) -> Screen[None] | None:
         return None
+
+
+class CatalogScreen(WizardScreen):
+    """A step whose main list comes from the subscription's catalog: it shows a loading indicator
+    until the catalog arrives (it was requested when the subscription was chosen), then the list."""
+
+    LIST_ID = "list"
+
+    def list_column(self, label: str, placeholder: str) -> ComposeResult:
+        with Vertical(classes="column"):
+            yield Label(label)
+            yield LoadingIndicator(id="loading")
+            yield FilterList(placeholder, id=self.LIST_ID)
+
+    def on_mount(self) -> None:
+        self.query_one(f"#{self.LIST_ID}").display = False
+        self.mounted()
+        self._catalog_arrived()
+
+    def on_catalog_loaded(self, _message: CatalogLoaded) -> None:
+        self._catalog_arrived()
+
+    def _catalog_arrived(self) -> None:
+        catalog = self.state.catalog
+        if catalog is None:
+            return
+        self.query_one("#loading").display = False
+        self.query_one(f"#{self.LIST_ID}").display = True
+        self.show_catalog(catalog)
+
+    def mounted(self) -> None:
+        """Set-up beyond the list, once the screen is mounted."""
+
+    def show_catalog(self, catalog: Catalog) -> None:
+        raise NotImplementedError

@@ -6,26 +6,24 @@ from rich.markup import escape
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Label, LoadingIndicator, OptionList, Static
+from textual.widgets import DataTable, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ...catalog import Catalog
 from ...model import ContainerApp
-from ..app import CatalogLoaded
 from ..widgets.filter_list import FilterList, Item
-from .base import WizardScreen
+from .base import CatalogScreen
 
 
-class ContainerAppScreen(WizardScreen):
+class ContainerAppScreen(CatalogScreen):
+    LIST_ID = "apps"
     STEP = 3
     TITLE = "The container app, and the runner's container"
     PORTAL = "Container Apps → <app> → Settings → Identity, and Application → Containers"
 
     def body(self) -> ComposeResult:
         with Horizontal(classes="columns"):
-            with Vertical(classes="column"):
-                yield Label("Container app")
-                yield LoadingIndicator(id="loading")
-                yield FilterList("Filter apps by name, group or environment", id="apps")
+            yield from self.list_column("Container app", "Filter apps by name, group or environment")
             with Vertical(classes="column"):
                 yield Static("", id="app-info")
                 yield Label("Container", id="container-label")
@@ -33,19 +31,11 @@ class ContainerAppScreen(WizardScreen):
                 yield DataTable(id="env", cursor_type="row", zebra_stripes=True)
                 yield Static("", id="env-flag")
 
-    def on_mount(self) -> None:
-        self.query_one("#apps").display = False
+    def mounted(self) -> None:
         self.query_one("#env", DataTable).add_columns("variable", "value")
-        if self.state.catalog is not None:
-            self.on_catalog_loaded(CatalogLoaded(self.state.catalog))
 
-    def on_catalog_loaded(self, _message: CatalogLoaded) -> None:
-        catalog = self.state.catalog
-        if catalog is None:
-            return
-        self.query_one("#loading").display = False
+    def show_catalog(self, catalog: Catalog) -> None:
         apps = self.query_one("#apps", FilterList)
-        apps.display = True
         apps.set_items(
             [
                 Item(

@@ -3,29 +3,27 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Input, Label, LoadingIndicator, OptionList, Static
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ... import rules
-from ..app import CatalogLoaded
+from ...catalog import Catalog
 from ..widgets.filter_list import FilterList, Item
 from ..widgets.tag_rows import TagRows
-from .base import WizardScreen
+from .base import CatalogScreen
 
 
-class IdentityScreen(WizardScreen):
+class IdentityScreen(CatalogScreen):
+    LIST_ID = "groups"
     STEP = 1
     TITLE = "The managed identity: create one, or reuse one"
     PORTAL = "Managed Identities → + Create (Basics: resource group, name; Tags)"
 
     def body(self) -> ComposeResult:
         with Horizontal(classes="columns"):
-            with Vertical(classes="column"):
-                yield Label("Resource group")
-                yield LoadingIndicator(id="loading")
-                yield FilterList("Filter resource groups", id="groups")
+            yield from self.list_column("Resource group", "Filter resource groups")
             with VerticalScroll(classes="column"):
                 yield Label("Name")
                 yield Input(self.state.identity_name, placeholder="e.g. id-maia-runner", id="name")
@@ -37,18 +35,8 @@ class IdentityScreen(WizardScreen):
                 yield Label("Tags")
                 yield TagRows(self.state.tags, id="tags")
 
-    def on_mount(self) -> None:
-        self.query_one("#groups").display = False
-        if self.state.catalog is not None:
-            self.on_catalog_loaded(CatalogLoaded(self.state.catalog))
-
-    def on_catalog_loaded(self, _message: CatalogLoaded) -> None:
-        catalog = self.state.catalog
-        if catalog is None:
-            return
-        self.query_one("#loading").display = False
+    def show_catalog(self, catalog: Catalog) -> None:
         groups = self.query_one("#groups", FilterList)
-        groups.display = True
         groups.set_items(
             [Item(g.name, f"{g.name}  [dim]{g.location}[/]", g.location) for g in catalog.groups],
             keep=self.state.resource_group or None,

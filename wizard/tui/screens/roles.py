@@ -5,17 +5,17 @@ from __future__ import annotations
 from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Label, LoadingIndicator, OptionList, Select, Static
+from textual.widgets import Button, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
+from ...catalog import Catalog
 from ...model import RoleDefinition
 from ...plan import RoleRequest
 from ...steps import RA_WRITE, privileged
-from ..app import CatalogLoaded
 from ..widgets.filter_list import FilterList, Item
-from .base import WizardScreen
+from .base import CatalogScreen
 
 MINIMUM = [("Key Vault Secrets User", "vault")]
 TERRAFORM_SET = [
@@ -27,17 +27,17 @@ TERRAFORM_SET = [
 ]
 
 
-class RolesScreen(WizardScreen):
+class RolesScreen(CatalogScreen):
+    LIST_ID = "roles"
     STEP = 2
     TITLE = "Roles: what the runner may reach"
     PORTAL = "<resource> → Access control (IAM) → + Add → Add role assignment → Managed identity"
 
     def body(self) -> ComposeResult:
         with Horizontal(classes="columns"):
-            with Vertical(classes="column"):
-                yield Label("Role (Enter adds it at the scope on the right)")
-                yield LoadingIndicator(id="loading")
-                yield FilterList("Filter roles by name or description", id="roles")
+            yield from self.list_column(
+                "Role (Enter adds it at the scope on the right)", "Filter roles by name or description"
+            )
             with VerticalScroll(classes="column"):
                 yield Label("Scope")
                 yield Select(
@@ -54,19 +54,11 @@ class RolesScreen(WizardScreen):
                 yield Static("", id="flags")
                 yield Static("", id="existing")
 
-    def on_mount(self) -> None:
-        self.query_one("#roles").display = False
-        if self.state.catalog is not None:
-            self.on_catalog_loaded(CatalogLoaded(self.state.catalog))
+    def mounted(self) -> None:
         self.load_existing()
 
-    def on_catalog_loaded(self, _message: CatalogLoaded) -> None:
-        catalog = self.state.catalog
-        if catalog is None:
-            return
-        self.query_one("#loading").display = False
+    def show_catalog(self, catalog: Catalog) -> None:
         roles = self.query_one("#roles", FilterList)
-        roles.display = True
         roles.set_items(
             [
                 Item(
