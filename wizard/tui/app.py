@@ -71,6 +71,7 @@ class RunnerIdentityApp(App[int]):
         self._exported: Any = None
         self.first_paint_hook: Callable[[], None] | None = None
         self.connect_error: str | None = None
+        self._sandbox_default: str | None = None
 
     def on_mount(self) -> None:
         from .screens.sign_in import SignInScreen
@@ -118,9 +119,8 @@ class RunnerIdentityApp(App[int]):
             if self.gateway is None:
                 self.gateway = Gateway(self.connection)
             self.state.signed_in = await self.gateway.signed_in()
-            self.state.subscriptions = await self.gateway.subscriptions(
-                default=self.state.subscription or default_subscription()
-            )
+            default = self.state.subscription or self._sandbox_default or default_subscription()
+            self.state.subscriptions = await self.gateway.subscriptions(default=default)
         except GatewayError as err:
             self.connect_error = err.plain()
             self.post_message(ConnectFailed(err.plain()))
@@ -138,6 +138,8 @@ class RunnerIdentityApp(App[int]):
 
         self._sandbox_thread = SandboxThread(SandboxConfig(retry_after_s=0))
         info = self._sandbox_thread.start()
+        # The az CLI's default means nothing in the sandbox: its first subscription is the demo's.
+        self._sandbox_default = info.subscription_ids[0]
         self._exported = info.exported()
         self._exported.__enter__()
         return Connection(
