@@ -273,7 +273,13 @@ class Applier:
             if not body:
                 # An earlier attempt's PATCH landed but its poller was lost: wait for the app instead.
                 return await self.gateway.settled_app(target.id)
-            return await self.gateway.patch_container_app(target.id, body)
+            return await self.gateway.patch_container_app(target.id, body, on_status=operation_status)
+
+        def operation_status(status: str) -> None:
+            # The long-running operation's status as Azure reports it, for a caller that shows the wait.
+            for step in (link, env):
+                if step.writes:
+                    self.report(Progress(step.id, "polling", f"Azure: {status}"))
 
         for step in (link, env):
             if step.writes:

@@ -78,10 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="runner-identity",
-        description="Give the Maia Hybrid runner on Azure Container Apps a user-assigned managed identity.",
+        description="Give the Maia Hybrid runner on Azure Container Apps a user-assigned managed identity. "
+        "Without a command: the wizard (against your tenant, or --sandbox).",
     )
-    parser.add_argument("--sandbox", action="store_true", help="run the wizard against an in-process sandbox tenant")
     parser.add_argument("--plan", type=Path, metavar="FILE", help="open the wizard prefilled from a plan file")
+    add_connection_options(parser)  # the wizard's: --sandbox, --tenant, --device-code, ...
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     plan = sub.add_parser("plan", help="write a plan file from flags and show what it would change")
@@ -158,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     from .tui.app import run_wizard
 
-    return run_wizard(sandbox=args.sandbox, plan_path=args.plan)
+    return run_wizard(sandbox=args.sandbox, plan_path=args.plan, options=args)
 
 
 def _serve(args: argparse.Namespace) -> int:

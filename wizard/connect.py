@@ -34,6 +34,9 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
 class Session:
     connection: Connection
     sandbox_banner: str | None = None
+    # The subscription to offer first when the usual default (AZURE_SUBSCRIPTION_ID, the az CLI's)
+    # means nothing here: in a sandbox, its first subscription.
+    default_subscription: str | None = None
 
 
 @contextlib.contextmanager
@@ -61,6 +64,7 @@ def open_session(args: argparse.Namespace) -> Iterator[Session]:
                         poll_interval=0.2,
                     ),
                     sandbox_banner=f"SANDBOX: a local demo tenant at {info.arm_endpoint}; nothing here touches Azure.",
+                    default_subscription=info.subscription_ids[0] if info.subscription_ids else None,
                 )
         finally:
             thread.stop()

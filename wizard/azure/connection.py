@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,8 +65,12 @@ class Connection:
         return kwargs
 
 
-def make_credential(conn: Connection) -> Any:
-    """The async credential: DefaultAzureCredential (an `az login` session is the common case)."""
+def make_credential(conn: Connection, prompt: Callable[[str, str, Any], None] | None = None) -> Any:
+    """The async credential: DefaultAzureCredential (an `az login` session is the common case).
+
+    `prompt`, with --device-code, receives (verification URL, user code, expiry) instead of the
+    credential printing them: a full-screen program shows them itself.
+    """
     from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
 
     extra: dict[str, Any] = {}
@@ -78,6 +83,8 @@ def make_credential(conn: Connection) -> Any:
         from azure.identity import DeviceCodeCredential
 
         # azure.identity has no async device-code credential; the sync one runs on a worker thread.
+        if prompt is not None:
+            extra["prompt_callback"] = prompt
         return ThreadedCredential(
             DeviceCodeCredential(tenant_id=conn.tenant or "organizations", authority=authority, **extra)
         )

@@ -357,14 +357,41 @@ class Gateway:
                 return app
             await asyncio.sleep(self.connection.poll_interval)
 
-    async def patch_container_app(self, app_id: str, body: dict[str, Any]) -> ContainerApp:
-        """One PATCH (JSON merge patch) and its long-running operation, polled to the end."""
+    async def patch_container_app(
+        self, app_id: str, body: dict[str, Any], on_status: Callable[[str], None] | None = None
+    ) -> ContainerApp:
+        """One PATCH (JSON merge patch) and its long-running operation, polled to the end.
+
+        `on_status`, when given, hears the operation's status ("InProgress", "Succeeded", ...) each
+        time it changes, so a caller can show the wait as it happens.
+        """
         sub, rg, name = subscription_of(app_id), resource_group_of(app_id), app_id.rstrip("/").rsplit("/", 1)[-1]
         ops = self._client("apps", sub).container_apps
         what = f"update container app {name}"
         poller = await self._call(what, ops.begin_update(rg, name, body))
-        result = await self._call(what, poller.result())
+        result = await self._call(what, _watched(poller, on_status))
         return _app(result.as_dict())
+
+
+async def _watched(poller: Any, on_status: Callable[[str], None] | None, every_s: float = 0.1) -> Any:
+    """The poller's result; on the way, its status each time it changes (when someone listens)."""
+    if on_status is None:
+        return await poller.result()
+    last = str(poller.status())  # what the first response said (usually InProgress)
+    on_status(last)
+    task = asyncio.ensure_future(poller.result())
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=every_s)
+            status = str(poller.status())
+            if status != last:
+                last = status
+                on_status(status)
+            if done:
+                return task.result()
+    finally:
+        if not task.done():
+            task.cancel()
 
 
 # -- conversions ----------------------------------------------------------------------------------

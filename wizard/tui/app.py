@@ -1,13 +1,22 @@
-"""The runner-identity wizard.
+"""The runner-identity wizard: a Textual app that walks the portal's path with live choices.
 
-The first screen paints before anything heavy loads: Azure's libraries (and the sandbox, for
---sandbox) are imported by a worker right after it, so the admin sees the wizard at once.
+How it is put together:
+
+- `WizardState` (state.py) holds every choice and every list loaded from Azure; screens read it
+  when they mount and write it as the admin types, so Back and Next never lose anything.
+- Nothing here calls the Azure SDK: workers call the `Gateway` (and `Applier`, `verify`), on the
+  app's own event loop, and their results come back as messages to the screen showing.
+- The first screen paints before anything heavy loads: Azure's libraries (and the sandbox, for
+  --sandbox) are imported by the sign-in worker right after it.
+- As soon as a subscription is chosen (or offered first), one worker loads every list the later
+  screens need, concurrently (`wizard.catalog`), so they are ready when the admin gets there.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import time
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +34,8 @@ if TYPE_CHECKING:
     from ..catalog import Catalog
     from ..plan import Plan
 
+SANDBOX_BANNER = "SANDBOX · a local demo tenant · nothing here touches Azure"
+
 
 class Connected(Message, bubble=False):
     """Signed in: who, and the subscriptions they can see (in the app's state)."""
@@ -36,17 +47,52 @@ class ConnectFailed(Message, bubble=False):
         self.text = text
 
 
+class DeviceCode(Message, bubble=False):
+    """--device-code: the code to enter, and where."""
+
+    def __init__(self, url: str, code: str) -> None:
+        super().__init__()
+        self.url, self.code = url, code
+
+
 class CatalogLoaded(Message, bubble=False):
     def __init__(self, catalog: Catalog) -> None:
         super().__init__()
         self.catalog = catalog
 
 
+class CatalogFailed(Message, bubble=False):
+    def __init__(self, subscription: str, text: str) -> None:
+        super().__init__()
+        self.subscription, self.text = subscription, text
+
+
+def connection_options(sandbox: bool = False, **overrides: Any) -> argparse.Namespace:
+    """The connection options `wizard.connect.open_session` reads, with their command-line defaults."""
+    options = argparse.Namespace(
+        sandbox=sandbox,
+        sandbox_scenario="demo",
+        sandbox_state=None,
+        tenant=None,
+        device_code=False,
+        cloud="AzureCloud",
+        arm_endpoint=None,
+        ca_bundle=None,
+    )
+    for key, value in overrides.items():
+        setattr(options, key, value)
+    return options
+
+
 class RunnerIdentityApp(App[int]):
     TITLE = "runner-identity"
     SUB_TITLE = "a managed identity for the Maia runner"
     CSS_PATH = "app.tcss"
-    BINDINGS = [Binding("ctrl+q", "request_quit", "Quit", priority=True)]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # app.tcss: tighter spacing on short terminals
+    BINDINGS = [
+        Binding("ctrl+q", "request_quit", "Quit", priority=True),
+        Binding("q", "request_quit", "Quit", show=False),
+    ]
 
     def __init__(
         self,
@@ -55,23 +101,32 @@ class RunnerIdentityApp(App[int]):
         sandbox: bool = False,
         plan: Plan | None = None,
         journal_dir: Path | None = None,
+        options: argparse.Namespace | None = None,
+        default_subscription: str | None = None,
     ) -> None:
+        """`connection`: talk to this endpoint (tests pass a running sandbox's). Without one, the
+        sign-in worker opens a session from `options` (the command line's connection options; by
+        default the real Azure cloud, or an in-process demo sandbox with `sandbox=True`)."""
         super().__init__()
         self.connection = connection
-        self.use_sandbox = sandbox
+        self.options = options if options is not None else connection_options(sandbox)
+        self.use_sandbox = bool(sandbox or getattr(self.options, "sandbox", False))
         self.state = WizardState()
         if plan is not None:
             self.state.load_plan(plan)
         self.journal_dir = journal_dir
         self.gateway: Gateway | None = None
-        self.sandbox_banner: str | None = (
-            "SANDBOX: a local demo tenant; nothing here touches Azure." if sandbox else None
-        )
-        self._sandbox_thread: Any = None
-        self._exported: Any = None
-        self.first_paint_hook: Callable[[], None] | None = None
+        self.sandbox_banner: str | None = SANDBOX_BANNER if self.use_sandbox else None
+        if self.use_sandbox and getattr(self.options, "sandbox_scenario", "demo") != "demo":
+            self.sandbox_banner = SANDBOX_BANNER.replace("demo", f"'{self.options.sandbox_scenario}'")
+        self.first_paint_hook: Callable[[], None] | None = None  # the start-up benchmark's
+        self.catalog_ready_hook: Callable[[str], None] | None = None  # called with the subscription
         self.connect_error: str | None = None
-        self._sandbox_default: str | None = None
+        self.device_code: DeviceCode | None = None
+        self._session: contextlib.AbstractContextManager[Any] | None = None
+        # Offered first when neither a plan nor AZURE_SUBSCRIPTION_ID / the az CLI names one.
+        self._default_subscription: str | None = default_subscription
+        self._catalog_loading: str | None = None
 
     def on_mount(self) -> None:
         from .screens.sign_in import SignInScreen
@@ -85,9 +140,14 @@ class RunnerIdentityApp(App[int]):
             return
         self.connect()
 
+    # -- quitting -----------------------------------------------------------------------------------
+    @property
+    def applying(self) -> bool:
+        return any(w.group == "apply" and w.is_running for w in self.workers)
+
     def action_request_quit(self) -> None:
         """Quit, but not silently in the middle of writing to Azure."""
-        if not any(w.group == "apply" and w.is_running for w in self.workers):
+        if not self.applying:
             self.exit(0)
             return
         from .screens.confirm import ConfirmModal
@@ -106,83 +166,127 @@ class RunnerIdentityApp(App[int]):
             answered,
         )
 
-    # -- connection -------------------------------------------------------------------------------
+    # -- signing in ---------------------------------------------------------------------------------
     @work(exclusive=True, exit_on_error=False, group="connect")
     async def connect(self) -> None:
         from ..azure.connection import default_subscription
         from ..azure.errors import GatewayError
-        from ..azure.gateway import Gateway
 
+        self.connect_error = None
         try:
             if self.connection is None:
-                self.connection = await asyncio.to_thread(self._make_connection)
+                self.connection = await self._open_session()
             if self.gateway is None:
-                self.gateway = Gateway(self.connection)
+                self.gateway = self._make_gateway(self.connection)
             self.state.signed_in = await self.gateway.signed_in()
-            default = self.state.subscription or self._sandbox_default or default_subscription()
+            default = self.state.subscription or self._default_subscription or default_subscription()
             self.state.subscriptions = await self.gateway.subscriptions(default=default)
         except GatewayError as err:
-            self.connect_error = err.plain()
-            self.post_message(ConnectFailed(err.plain()))
+            await self._connect_failed(err.plain())
             return
-        self.connect_error = None
+        except (OSError, ValueError, SystemExit) as err:  # a bad --ca-bundle, a sandbox that cannot start
+            await self._connect_failed(f"Could not connect: {err}")
+            return
         self.post_message(Connected())
+        # The subscription a plan names, or the default, is the likely choice: its lists start now.
+        offered = self.state.subscription or next((s.id for s in self.state.subscriptions if s.is_default), None)
+        if offered is not None and any(s.id == offered for s in self.state.subscriptions):
+            self.load_catalog(offered)
 
-    def _make_connection(self) -> Connection:
-        from ..azure.connection import Connection
+    async def _connect_failed(self, text: str) -> None:
+        self.connect_error = text
+        if self.gateway is not None:
+            # Try again with a new credential: it reads the environment (and `az login`) afresh.
+            gateway, self.gateway = self.gateway, None
+            await gateway.close()
+        self.post_message(ConnectFailed(text))
 
-        if not self.use_sandbox:
-            return Connection()
-        from ..sandbox.server import SandboxThread
-        from ..sandbox.state import SandboxConfig
+    async def _open_session(self) -> Connection:
+        from ..connect import open_session
 
-        self._sandbox_thread = SandboxThread(SandboxConfig(retry_after_s=0))
-        info = self._sandbox_thread.start()
-        # The az CLI's default means nothing in the sandbox: its first subscription is the demo's.
-        self._sandbox_default = info.subscription_ids[0]
-        self._exported = info.exported()
-        self._exported.__enter__()
-        return Connection(
-            arm_endpoint=info.arm_endpoint, ca_bundle=info.ca_bundle, managed_identity_only=True, poll_interval=0.2
-        )
+        session_cm = open_session(self.options)
+        session = await asyncio.to_thread(session_cm.__enter__)
+        self._session = session_cm
+        self._default_subscription = session.default_subscription or self._default_subscription
+        return session.connection
 
-    # -- the lists every later screen needs, loaded once a subscription is chosen ------------------
-    @work(exclusive=True, exit_on_error=False, group="catalog")
-    async def load_catalog(self, subscription: str) -> None:
+    def _make_gateway(self, connection: Connection) -> Gateway:
+        from ..azure.connection import make_credential
+        from ..azure.gateway import Gateway
+
+        if not connection.device_code:
+            return Gateway(connection)
+
+        def prompt(url: str, code: str, _expires: Any) -> None:
+            # Called on the credential's thread while it waits for the admin to sign in.
+            self.call_from_thread(self.post_message, DeviceCode(url, code))
+
+        return Gateway(connection, make_credential(connection, prompt=prompt))
+
+    def on_device_code(self, message: DeviceCode) -> None:
+        self.device_code = message
+        self.screen.post_message(DeviceCode(message.url, message.code))
+
+    def on_connected(self, _message: Connected) -> None:
+        self.device_code = None
+        self.screen.post_message(Connected())
+
+    def on_connect_failed(self, message: ConnectFailed) -> None:
+        self.screen.post_message(ConnectFailed(message.text))
+
+    # -- the lists every later screen needs, loaded once per subscription ---------------------------
+    def load_catalog(self, subscription: str) -> None:
+        """Make sure `subscription`'s lists are loaded or loading; the screen showing hears when."""
+        cached = self.state.catalogs.get(subscription)
+        if cached is not None:
+            if self.state.catalog_loaded(cached):
+                self.post_message(CatalogLoaded(cached))
+            return
+        if self._catalog_loading == subscription:
+            return
+        self._catalog_loading = subscription
+        self._load_catalog(subscription)  # exclusive: a load for another subscription is cancelled
+
+    @work(exclusive=True, exit_on_error=False, group="catalog", description="the subscription's lists")
+    async def _load_catalog(self, subscription: str) -> None:
         from ..azure.errors import GatewayError
         from ..catalog import load_catalog
 
         assert self.gateway is not None
         try:
             catalog = await load_catalog(self.gateway, subscription)
-        except GatewayError as err:
-            self.notify(err.plain(), title="Could not load the subscription's lists", severity="error", timeout=15)
+        except (GatewayError, OSError) as err:
+            text = (
+                err.plain() if isinstance(err, GatewayError) else f"Could not list the subscription's resources: {err}"
+            )
+            if self.state.subscription == subscription:
+                self.state.catalog_error = text
+                self.post_message(CatalogFailed(subscription, text))
             return
-        if self.state.subscription == subscription:
-            self.state.catalog = catalog
-            self.state.catalog_ready = time.perf_counter()
+        finally:
+            if self._catalog_loading == subscription:
+                self._catalog_loading = None
+        if self.state.catalog_loaded(catalog):
+            if self.catalog_ready_hook is not None:
+                self.catalog_ready_hook(subscription)
             self.post_message(CatalogLoaded(catalog))
 
     def on_catalog_loaded(self, message: CatalogLoaded) -> None:
         # Screens listen for the catalog themselves; the app passes it on to the one showing.
         self.screen.post_message(CatalogLoaded(message.catalog))
 
-    def on_connected(self, message: Connected) -> None:
-        self.screen.post_message(Connected())
-
-    def on_connect_failed(self, message: ConnectFailed) -> None:
-        self.screen.post_message(ConnectFailed(message.text))
+    def on_catalog_failed(self, message: CatalogFailed) -> None:
+        self.screen.post_message(CatalogFailed(message.subscription, message.text))
 
     async def on_unmount(self) -> None:
         if self.gateway is not None:
             await self.gateway.close()
-        if self._exported is not None:
-            self._exported.__exit__(None, None, None)
-        if self._sandbox_thread is not None:
-            await asyncio.to_thread(self._sandbox_thread.stop)
+        if self._session is not None:
+            await asyncio.to_thread(self._session.__exit__, None, None, None)
 
 
-def run_wizard(sandbox: bool = False, plan_path: Path | None = None) -> int:
+def run_wizard(sandbox: bool = False, plan_path: Path | None = None, options: argparse.Namespace | None = None) -> int:
+    """`runner-identity [--sandbox] [--plan FILE] [connection options]`: the wizard, full screen."""
     plan = None
     if plan_path is not None:
         from ..plan import Plan
@@ -193,5 +297,8 @@ def run_wizard(sandbox: bool = False, plan_path: Path | None = None) -> int:
         except RuleError as err:
             print(f"runner-identity: {err}")
             return 2
-    result = RunnerIdentityApp(sandbox=sandbox, plan=plan).run()
+    if options is not None and options.ca_bundle and not options.arm_endpoint:
+        print("runner-identity: --ca-bundle only applies with --arm-endpoint")
+        return 2
+    result = RunnerIdentityApp(sandbox=sandbox, plan=plan, options=options).run()
     return int(result or 0)

@@ -1,26 +1,44 @@
-"""Step 6: apply, step by step with live status and durations; Retry, Roll back or Quit on failure."""
+"""Step 6: apply, step by step with live status and durations; Retry, Roll back or Quit on failure.
+
+`Applier` reports each step's progress through a callback; the callback runs in the apply worker
+on the app's event loop and only posts a `StepProgress` message, which the screen turns into a
+row update. The container app's long-running operation reports Azure's status as it polls.
+"""
 
 from __future__ import annotations
 
 import time
+from typing import ClassVar
 
 from rich.markup import escape
+from rich.table import Table
 from textual import work
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.widgets import Button, DataTable, Static
+from textual.widgets import Button, Static
 
 from ...steps import StepPlan
 from .base import WizardScreen
 
+# The steps table is a Rich table: Rich markup (not the theme's $variables), plain colour names.
 ICONS = {
     "waiting": "[dim]·[/]",
     "running": "[cyan]…[/]",
+    "polling": "[cyan]…[/]",
     "done": "[green]✓[/]",
     "unchanged": "[dim]=[/]",
     "failed": "[red]✗[/]",
     "not run": "[dim]–[/]",
+}
+WORDS = {
+    "waiting": "[dim]waiting[/]",
+    "running": "[cyan]writing…[/]",
+    "done": "[green]done[/]",
+    "unchanged": "[dim]as is[/]",
+    "failed": "[red]failed[/]",
+    "not run": "[dim]not run[/]",
 }
 
 
@@ -33,57 +51,90 @@ class StepProgress(Message):
 class ApplyScreen(WizardScreen):
     STEP = 5
     TITLE = "Applying"
-    PORTAL = "the Notifications pane, one deployment at a time"
+    PORTAL = "the Notifications pane (the bell), one deployment at a time"
+    SHOW_BACK = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "retry", "Retry"),
+        Binding("u", "roll_back", "Roll back"),
+    ]
 
     def __init__(self, step_plan: StepPlan) -> None:
         super().__init__()
         self.step_plan = step_plan
         self.started: dict[str, float] = {}
-        self.running = False
+        self.failed = False
+        self.rolled_back = False
+        self.rollback_tried = False
 
     def next_label(self) -> str:
         return "Done ›"
 
     def body(self) -> ComposeResult:
-        yield DataTable(id="steps", cursor_type="none")
-        yield Static("", id="journal")
-        yield Static("", id="error")
+        yield Static("", id="steps")
+        with VerticalScroll(id="apply-notes"):
+            yield Static("", id="error")
+            yield Static("", id="journal")
         with Horizontal(id="recovery"):
-            yield Button("Retry", id="retry", variant="primary")
-            yield Button("Roll back", id="rollback", variant="warning")
-            yield Button("Quit", id="quit", variant="error")
+            yield Button("Retry", id="retry", variant="primary", compact=True, tooltip="resume: done steps are kept")
+            yield Button("Roll back", id="rollback", variant="warning", compact=True, tooltip="undo this run's writes")
+            yield Button("Quit", id="quit", variant="error", compact=True)
 
-    def on_mount(self) -> None:
-        table = self.query_one("#steps", DataTable)
-        table.add_column("", key="icon", width=2)
-        table.add_column("step", key="step")
-        table.add_column("time", key="time", width=8)
-        for step in self.step_plan.steps:
-            table.add_row(
-                ICONS["waiting"] if step.writes else ICONS["unchanged"], escape(step.summary), "", key=step.id
-            )
+    def mounted(self) -> None:
+        self._reset_rows()
         self.query_one("#recovery").display = False
         self.query_one("#next", Button).disabled = True
-        self.query_one("#back", Button).disabled = True
         self.set_interval(0.5, self._tick)
         self.run_apply()
 
+    def _reset_rows(self) -> None:
+        # step id -> [status, what Azure says, seconds]
+        self.rows: dict[str, list[str | float]] = {
+            step.id: ["waiting" if step.writes else "unchanged", "", 0.0] for step in self.step_plan.steps
+        }
+        self._render_rows()
+
+    def _render_rows(self) -> None:
+        """The steps as a table that fits any width: the step's text is cut, never the status."""
+        table = Table(box=None, expand=True, show_edge=False, pad_edge=False, header_style="bold")
+        table.add_column("", width=1, no_wrap=True)
+        table.add_column("step", ratio=1, no_wrap=True, overflow="ellipsis")
+        table.add_column("status", width=18, no_wrap=True, overflow="ellipsis")
+        table.add_column("time", width=5, justify="right", no_wrap=True)
+        for step in self.step_plan.steps:
+            status, said, seconds = self.rows[step.id]
+            word = f"[cyan]{escape(str(said))}[/]" if status == "polling" and said else WORDS.get(str(status), "")
+            shown = f"{float(seconds):.1f}s" if seconds else ""
+            table.add_row(ICONS.get(str(status), "?"), escape(step.summary), word, shown)
+        self.query_one("#steps", Static).update(table)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        outcome = self.state.outcome
+        if action == "retry":
+            return self.failed and not self.rollback_tried
+        if action == "roll_back":
+            return self.failed and not self.rolled_back and outcome is not None and outcome.journal is not None
+        return super().check_action(action, parameters)
+
     def _tick(self) -> None:
-        table = self.query_one("#steps", DataTable)
+        if not self.started:
+            return
         for step_id, started in self.started.items():
-            table.update_cell(step_id, "time", f"{time.perf_counter() - started:5.1f}s")
+            self.rows[step_id][2] = time.perf_counter() - started
+        self._render_rows()
 
     def on_step_progress(self, message: StepProgress) -> None:
-        table = self.query_one("#steps", DataTable)
-        if message.step_id not in {s.id for s in self.step_plan.steps}:
-            return
-        if message.status == "running":
-            self.started[message.step_id] = time.perf_counter()
+        if message.step_id not in self.rows:
+            return  # "app": the one PATCH behind the link and env rows, which hear about it themselves
+        row = self.rows[message.step_id]
+        if message.status in ("running", "polling"):
+            started = self.started.setdefault(message.step_id, time.perf_counter())
+            row[2] = time.perf_counter() - started
         else:
             self.started.pop(message.step_id, None)
-        table.update_cell(message.step_id, "icon", ICONS.get(message.status, "?"))
-        if message.status in ("done", "failed"):
-            table.update_cell(message.step_id, "time", f"{message.seconds:5.1f}s")
+            row[2] = message.seconds
+        row[0] = message.status
+        row[1] = message.message if message.status == "polling" else ""
+        self._render_rows()
 
     @work(exclusive=True, exit_on_error=False, group="apply")
     async def run_apply(self) -> None:
@@ -91,85 +142,126 @@ class ApplyScreen(WizardScreen):
 
         gateway = self.wizard.gateway
         assert gateway is not None
-        self.running = True
-        self.say("[cyan]Writing to Azure…[/]")
+        self.failed = False
+        self.refresh_bindings()
+        self.say("[$accent]Writing to Azure…[/] (ctrl+q asks before quitting)")
 
         def report(p: Progress) -> None:
             self.post_message(StepProgress(p.step_id, p.status, p.message, p.seconds))
 
         applier = Applier(gateway, journal_dir=self.wizard.journal_dir, report=report)
-        outcome = await applier.apply(self.step_plan.plan, self.step_plan)
-        self.running = False
+        try:
+            outcome = await applier.apply(self.step_plan.plan, self.step_plan)
+        except Exception as exc:  # not Azure saying no (that is outcome.error): say it, keep the screen
+            self._failed(f"Apply stopped unexpectedly: {exc}")
+            return
         self.state.outcome = outcome
+        self.started.clear()
         if outcome.journal:
             self.query_one("#journal", Static).update(f"Journal: {escape(str(outcome.journal))}")
-        if outcome.error is not None:
-            self.query_one("#error", Static).update(f"[red]{escape(outcome.error.plain())}[/]")
-            self.query_one("#recovery").display = True
-            self.query_one("#retry", Button).focus()
-            self.say("[red]Stopped. Nothing after the failed step was written.[/]")
+        if outcome.status == "blocked":
+            self._failed(
+                "Azure would refuse this plan now:\n" + "\n".join(f"✗ {p}" for p in outcome.step_plan.problems)
+            )
             return
-        self.say("[green]Applied and verified.[/]" if outcome.ok else "[yellow]Applied; verify found problems.[/]")
+        if outcome.error is not None:
+            self._failed(outcome.error.plain())
+            return
+        if outcome.ok:
+            self.say("[$text-success]Applied and verified.[/] ctrl+n shows the result.")
+        else:
+            self.say("[$text-warning]Applied; verify found problems.[/] ctrl+n shows them.")
         self.query_one("#next", Button).disabled = False
         self.query_one("#next", Button).focus()
 
+    def _failed(self, text: str) -> None:
+        self.failed = True
+        self.started.clear()
+        self.query_one("#error", Static).update(f"[$text-error]{escape(text)}[/]")
+        self.query_one("#recovery").display = True
+        self.query_one("#retry", Button).display = True
+        self.query_one("#rollback", Button).display = self.state.outcome is not None and bool(
+            self.state.outcome.journal
+        )
+        self.query_one("#retry", Button).focus()
+        self.say("[$text-error]Stopped: nothing after the failed step was written.[/] Retry, Roll back or Quit.")
+        self.refresh_bindings()
+
     @work(exclusive=True, exit_on_error=False, group="apply")
     async def retry(self) -> None:
+        """Read the live state again and apply what is left: steps done before read as unchanged."""
+        from ...azure.errors import GatewayError
         from ...steps import build_steps, read_live
 
         gateway = self.wizard.gateway
         assert gateway is not None
+        self.failed = False
+        self.refresh_bindings()
         self.query_one("#recovery").display = False
         self.query_one("#error", Static).update("")
+        self.say("Reading the live state again…")
         plan = self.step_plan.plan
-        self.step_plan = build_steps(plan, await read_live(gateway, plan))  # resume: done steps read as unchanged
-        table = self.query_one("#steps", DataTable)
-        for step in self.step_plan.steps:
-            table.update_cell(step.id, "icon", ICONS["waiting"] if step.writes else ICONS["unchanged"])
+        try:
+            self.step_plan = build_steps(plan, await read_live(gateway, plan))
+        except GatewayError as err:
+            self._failed(err.plain())
+            return
+        self._reset_rows()
         self.run_apply()
 
     @work(exclusive=True, exit_on_error=False, group="apply")
     async def roll_back(self) -> None:
+        """Undo exactly what this run wrote, from its journal."""
         from ...apply import rollback
 
         outcome = self.state.outcome
         gateway = self.wizard.gateway
         if outcome is None or outcome.journal is None or gateway is None:
             return
+        self.failed = False
+        self.rollback_tried = True
+        self.refresh_bindings()
         self.query_one("#recovery").display = False
-        self.say("[cyan]Rolling back…[/]")
+        self.say("[$accent]Rolling back…[/]")
         undone = await rollback(gateway, outcome.journal)
-        lines = [f"[green]undone[/] {escape(u)}" for u in undone.undone] + [
-            f"[yellow]kept[/] {escape(k)}" for k in undone.kept
-        ]
-        lines += [f"[red]failed[/] {escape(f)}" for f in undone.failed]
+        lines = [f"[$text-success]undone[/] {escape(u)}" for u in undone.undone]
+        lines += [f"[$text-warning]kept[/] {escape(k)}" for k in undone.kept]
+        lines += [f"[$text-error]failed[/] {escape(f)}" for f in undone.failed]
         self.query_one("#error", Static).update("\n".join(lines) or "Nothing to undo.")
-        self.say("[green]Rolled back.[/]" if undone.ok else "[red]Roll-back incomplete.[/]")
-        self.query_one("#quit", Button).display = True
+        self.rolled_back = undone.ok
+        self.failed = True  # still not applied: Quit, or (if the roll-back failed) Roll back again
+        if undone.ok:
+            self.say("[$text-success]Rolled back: Azure is as it was before this run.[/] q quits.")
+        else:
+            self.say("[$text-error]Roll-back incomplete: see above.[/] `runner-identity rollback JOURNAL` retries it.")
         self.query_one("#recovery").display = True
         self.query_one("#retry", Button).display = False
-        self.query_one("#rollback", Button).display = False
+        self.query_one("#rollback", Button).display = not undone.ok
+        self.query_one("#quit", Button).focus()
+        self.refresh_bindings()
+
+    def action_retry(self) -> None:
+        if self.check_action("retry", ()) and not self.wizard.applying:
+            self.retry()
+
+    def action_roll_back(self) -> None:
+        if self.check_action("roll_back", ()) and not self.wizard.applying:
+            self.roll_back()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "retry":
             event.stop()
-            self.retry()
+            self.action_retry()
         elif event.button.id == "rollback":
             event.stop()
-            self.roll_back()
+            self.action_roll_back()
         elif event.button.id == "quit":
             event.stop()
             self.app.exit(1)
-        else:
-            super().on_button_pressed(event)
-
-    def action_back(self) -> None:
-        if not self.running:
-            self.app.pop_screen()
 
     def action_next(self) -> None:
         outcome = self.state.outcome
-        if self.running or outcome is None or outcome.error is not None:
+        if self.wizard.applying or self.failed or outcome is None or outcome.error is not None:
             return
         from .done import DoneScreen
 

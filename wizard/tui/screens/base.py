@@ -1,17 +1,22 @@
-"""What every wizard step shares: its title, where the step lives in the portal, the sandbox
-banner, Back/Next, and the footer with the key bindings."""
+"""What every wizard step shares: the sandbox banner, where the admin is in the flow, the step's
+title and where it lives in the Azure portal, Back/Next with a status line, and the footer.
+
+Keys (the footer shows them): ctrl+n Next, escape (or ctrl+b) Back, / to the filter, ctrl+r to
+reload the subscription's lists, ctrl+q (or q outside a text box) to quit.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Label, LoadingIndicator, Static
+from textual.widgets import Button, Footer, Input, Label, Static
 
-from ..app import CatalogLoaded
+from ..app import CatalogFailed, CatalogLoaded
 from ..widgets.filter_list import FilterList
 
 if TYPE_CHECKING:
@@ -22,13 +27,29 @@ if TYPE_CHECKING:
 STEPS = ["Sign in", "Identity", "Roles", "Container app", "Review", "Apply", "Done"]
 
 
+def trail(current: int) -> str:
+    """Where the admin is: the steps behind, the step now (highlighted), the steps ahead (dim)."""
+    parts = []
+    for i, name in enumerate(STEPS):
+        if i < current:
+            parts.append(f"[$text-success]{name}[/]")
+        elif i == current:
+            parts.append(f"[b $accent]{name}[/]")
+        else:
+            parts.append(f"[dim]{name}[/]")
+    return " [dim]›[/] ".join(parts)
+
+
 class WizardScreen(Screen[None]):
     STEP = 0
     TITLE = ""
     PORTAL = ""  # where the same step lives in the Azure portal
+    SHOW_BACK = True
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+n", "next", "Next", priority=True),
         Binding("escape", "back", "Back"),
+        Binding("ctrl+b", "back", "Back", show=False, priority=True),
+        Binding("slash", "focus_filter", "Filter"),
     ]
 
     @property
@@ -42,29 +63,51 @@ class WizardScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         if self.wizard.sandbox_banner:
             yield Static(self.wizard.sandbox_banner, classes="banner")
-        trail = "  ›  ".join(f"[b]{s}[/]" if i == self.STEP else f"[dim]{s}[/]" for i, s in enumerate(STEPS))
-        yield Static(trail, classes="trail")
-        yield Static(f"[b]{self.TITLE}[/]", classes="title")
+        yield Static(trail(self.STEP), classes="trail")
+        yield Static(f"[b]{escape(self.TITLE)}[/]", classes="title")
         if self.PORTAL:
-            yield Static(f"In the portal: {self.PORTAL}", classes="portal")
+            yield Static(f"In the portal: {escape(self.PORTAL)}", classes="portal")
         with Vertical(classes="body"):
             yield from self.body()
         with Horizontal(classes="nav"):
-            yield Button("Back", id="back", classes="back")
+            yield Button("‹ Back", id="back", compact=True, classes="back")
             yield Static(classes="status", id="status")
-            yield Button(self.next_label(), id="next", variant="primary")
+            yield Button(self.next_label(), id="next", variant="primary", compact=True)
         yield Footer()
+
+    def on_mount(self) -> None:
+        # Textual calls every class's on_mount along the MRO: subclasses override mounted() instead.
+        self.query_one("#back", Button).display = self.SHOW_BACK and len(self.app.screen_stack) > 2
+        self.mounted()
+
+    def mounted(self) -> None:
+        """Set-up once the screen is mounted."""
 
     def body(self) -> ComposeResult:
         yield from ()
 
     def next_label(self) -> str:
-        return "Next"
+        return "Next ›"
 
     def say(self, text: str) -> None:
+        """The status line, between Back and Next: what is wrong, or what just happened."""
         self.query_one("#status", Static).update(text)
 
+    # -- keys and buttons ---------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "focus_filter":
+            return any(f.display for f in self.query(FilterList))
+        if action == "back":
+            return self.SHOW_BACK and len(self.app.screen_stack) > 2
+        return True
+
+    def action_focus_filter(self) -> None:
+        lists = [f for f in self.query(FilterList) if f.display]
+        if lists:
+            lists[0].query_one(Input).focus()
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
+        # Textual calls this after a subclass's own on_button_pressed: each handles its own buttons.
         if event.button.id == "next":
             event.stop()
             self.action_next()
@@ -73,18 +116,23 @@ class WizardScreen(Screen[None]):
             self.action_back()
 
     def action_back(self) -> None:
-        if len(self.app.screen_stack) > 2:
-            self.app.pop_screen()
+        if self.SHOW_BACK and len(self.app.screen_stack) > 2:
+            self.keep()
+            self.app.pop_screen()  # the screen's workers go with it
 
     def action_next(self) -> None:
         problem = self.validate()
         if problem:
-            self.say(f"[red]{problem}[/]")
+            self.say(f"[$text-error]{escape(problem)}[/]")
             self.app.bell()
             return
+        self.keep()
         nxt = self.next_screen()
         if nxt is not None:
             self.app.push_screen(nxt)
+
+    def keep(self) -> None:
+        """Write what the admin entered on this screen into the state (before leaving it)."""
 
     def validate(self) -> str | None:
         return None
@@ -94,35 +142,63 @@ class WizardScreen(Screen[None]):
 
 
 class CatalogScreen(WizardScreen):
-    """A step whose main list comes from the subscription's catalog: it shows a loading indicator
-    until the catalog arrives (it was requested when the subscription was chosen), then the list."""
+    """A step whose main list comes from the subscription's catalog: the list shows Textual's
+    loading indicator until the catalog arrives (it was requested when the subscription was
+    chosen); if loading failed, why, and ctrl+r to try again."""
 
     LIST_ID = "list"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+r", "reload", "Reload lists")]
 
-    def list_column(self, label: str, placeholder: str) -> ComposeResult:
-        with Vertical(classes="column"):
-            yield Label(label)
-            yield LoadingIndicator(id="loading")
+    def list_column(self, label: str, placeholder: str, detail: bool = False) -> ComposeResult:
+        """The catalog's list: a label, the filterable list; with `detail`, a
+        line under it about the highlighted item (see on_option_list_option_highlighted)."""
+        with Vertical(classes="column list-column"):
+            yield Label(label, classes="first")
+            yield Static("", id="catalog-error", classes="error")
             yield FilterList(placeholder, id=self.LIST_ID)
+            if detail:
+                yield Static("", id="detail")
 
-    def on_mount(self) -> None:
-        self.query_one(f"#{self.LIST_ID}").display = False
-        self.mounted()
+    def mounted(self) -> None:
+        self.setup()
+        self.query_one(f"#{self.LIST_ID}").loading = True
+        self.query_one("#catalog-error").display = False
+        if self.state.catalog is None and self.state.subscription:
+            self.wizard.load_catalog(self.state.subscription)  # already loading, usually: then a no-op
         self._catalog_arrived()
 
     def on_catalog_loaded(self, _message: CatalogLoaded) -> None:
         self._catalog_arrived()
 
+    def on_catalog_failed(self, message: CatalogFailed) -> None:
+        self.query_one(f"#{self.LIST_ID}").loading = False
+        error = self.query_one("#catalog-error", Static)
+        error.display = True
+        error.update(f"[$text-error]{escape(message.text)}[/]\n\nctrl+r tries again.")
+
+    def action_reload(self) -> None:
+        """Read the subscription's lists again (after a change made in the portal, or a failure)."""
+        sub = self.state.subscription
+        if sub is None:
+            return
+        self.state.catalogs.pop(sub, None)
+        self.state.catalog = None
+        self.query_one("#catalog-error").display = False
+        self.query_one(f"#{self.LIST_ID}").loading = True
+        self.wizard.load_catalog(sub)
+
+    def setup(self) -> None:
+        """Set-up beyond the list, once the screen is mounted (before the catalog is shown)."""
+
     def _catalog_arrived(self) -> None:
         catalog = self.state.catalog
         if catalog is None:
+            if self.state.catalog_error:
+                self.on_catalog_failed(CatalogFailed(self.state.subscription or "", self.state.catalog_error))
             return
-        self.query_one("#loading").display = False
-        self.query_one(f"#{self.LIST_ID}").display = True
+        self.query_one("#catalog-error").display = False
+        self.query_one(f"#{self.LIST_ID}").loading = False
         self.show_catalog(catalog)
-
-    def mounted(self) -> None:
-        """Set-up beyond the list, once the screen is mounted."""
 
     def show_catalog(self, catalog: Catalog) -> None:
         raise NotImplementedError

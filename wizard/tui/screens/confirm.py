@@ -10,7 +10,10 @@ from textual.widgets import Button, Static
 
 
 class ConfirmModal(ModalScreen[bool]):
-    BINDINGS = [Binding("escape", "dismiss(False)", "Cancel"), Binding("y", "dismiss(True)", "Yes")]
+    BINDINGS = [
+        Binding("escape,n", "dismiss(False)", "No"),
+        Binding("y", "dismiss(True)", "Yes"),
+    ]
 
     def __init__(self, question: str, yes: str = "Apply", no: str = "Cancel") -> None:
         super().__init__()
@@ -20,8 +23,8 @@ class ConfirmModal(ModalScreen[bool]):
         with Vertical(id="dialog"):
             yield Static(self.question, id="question")
             with Horizontal(id="answers"):
-                yield Button(self.no, id="no")
-                yield Button(self.yes, id="yes", variant="warning")
+                yield Button(f"{self.no} (n)", id="no", compact=True)
+                yield Button(f"{self.yes} (y)", id="yes", variant="warning", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()

@@ -15,23 +15,32 @@ from ..widgets.filter_list import FilterList, Item
 from .base import CatalogScreen
 
 
+def identities(app: ContainerApp) -> str:
+    parts = []
+    if app.system_principal_id:
+        parts.append("system-assigned")
+    parts += [u.id.rsplit("/", 1)[-1] for u in app.user_identities]
+    return ", ".join(parts) or "no identity"
+
+
 class ContainerAppScreen(CatalogScreen):
     LIST_ID = "apps"
     STEP = 3
     TITLE = "The container app, and the runner's container"
-    PORTAL = "Container Apps → <app> → Settings → Identity, and Application → Containers"
+    PORTAL = "Container Apps → <app> → Settings → Identity; Application → Containers"
 
     def body(self) -> ComposeResult:
         with Horizontal(classes="columns"):
             yield from self.list_column("Container app", "Filter apps by name, group or environment")
-            with Vertical(classes="column"):
-                yield Static("", id="app-info")
-                yield Label("Container", id="container-label")
+            with Vertical(classes="column form"):
+                yield Static("", id="app-info", classes="first")
+                yield Label("Container (the runner's)", id="container-label")
                 yield OptionList(id="containers")
+                yield Label("Its environment variables", id="env-label")
                 yield DataTable(id="env", cursor_type="row", zebra_stripes=True)
                 yield Static("", id="env-flag")
 
-    def mounted(self) -> None:
+    def setup(self) -> None:
         self.query_one("#env", DataTable).add_columns("variable", "value")
 
     def show_catalog(self, catalog: Catalog) -> None:
@@ -40,17 +49,19 @@ class ContainerAppScreen(CatalogScreen):
             [
                 Item(
                     a.id,
-                    f"{a.name}  [dim]{a.resource_group} · {a.environment_name} · {a.revision_mode} · "
-                    f"{_identities(a)}[/]",
+                    f"{escape(a.name)}  [dim]{escape(a.resource_group)} · {escape(a.environment_name)} · "
+                    f"{a.revision_mode} · {escape(identities(a))}[/]",
                     a.environment_name,
                 )
                 for a in catalog.apps
             ],
-            keep=self.state.app_id,
+            chosen=self.state.app_id if self._app() else None,
         )
         if not catalog.apps:
-            self.say("[yellow]No container apps in this subscription.[/]")
+            self.say("[$text-warning]No container apps in this subscription: is the runner deployed in another?[/]")
         self._show()
+        if self.state.app_id is None:
+            apps.query_one("Input").focus()
 
     def _app(self) -> ContainerApp | None:
         catalog = self.state.catalog
@@ -61,6 +72,7 @@ class ContainerAppScreen(CatalogScreen):
     def on_filter_list_chosen(self, message: FilterList.Chosen) -> None:
         if message.key != self.state.app_id:
             self.state.app_id, self.state.container = message.key, None
+        self.query_one("#apps", FilterList).choose(message.key)
         app = self._app()
         if app is not None and len(app.container_names) == 1:
             self.state.container = app.container_names[0]
@@ -72,6 +84,7 @@ class ContainerAppScreen(CatalogScreen):
             event.stop()
             self.state.container = event.option.id
             self._show()
+            self.query_one("#next").focus()
 
     def _show(self) -> None:
         app = self._app()
@@ -79,30 +92,45 @@ class ContainerAppScreen(CatalogScreen):
         containers = self.query_one("#containers", OptionList)
         table = self.query_one("#env", DataTable)
         table.clear()
+        for widget in ("#container-label", "#containers", "#env-label", "#env"):
+            self.query_one(widget).display = app is not None
         if app is None:
-            info.update("[dim]Pick the app the runner runs in.[/]")
-            containers.set_options([])
+            info.update("[dim]Choose the app the runner runs in: Enter on the list.[/]")
             self.query_one("#env-flag", Static).update("")
             return
         info.update(
-            f"[b]{app.name}[/] in {app.resource_group} · environment {app.environment_name}\n"
-            f"revision mode {app.revision_mode} · identities: {_identities(app)}"
+            f"[b]{escape(app.name)}[/] · group {escape(app.resource_group)} · environment "
+            f"{escape(app.environment_name)}\nrevision mode {app.revision_mode} · identities: {escape(identities(app))}"
         )
+        names = app.container_names
         containers.set_options(
-            [Option(("● " if n == self.state.container else "  ") + n, id=n) for n in app.container_names]
+            [Option(("[b $accent]●[/] " if n == self.state.container else "  ") + escape(n), id=n) for n in names]
         )
-        flag = ""
+        if self.state.container in names:
+            containers.highlighted = names.index(self.state.container)
+        flags = []
         if self.state.container:
-            for var in app.env(self.state.container):
+            env = app.env(self.state.container)
+            for var in env:
                 table.add_row(var.name, escape(var.shown()))  # secret values are never shown, only their names
-            current = next((v for v in app.env(self.state.container) if v.name == self.state.env_var), None)
-            if current is not None:
-                flag = (
-                    f"[yellow]! {self.state.env_var} is set already ({escape(current.shown())}): it will be replaced[/]"
+            if not env:
+                table.add_row("[dim](none)[/]", "")
+            current = next((v for v in env if v.name == self.state.env_var), None)
+            identity = self.state.existing_identity()
+            if current is not None and identity is not None and current.value == identity.client_id:
+                flags.append(f"[$text-success]✓ {self.state.env_var} is the identity's client ID already[/]")
+            elif current is not None:
+                flags.append(
+                    f"[$text-warning]! {self.state.env_var} is set already ({escape(current.shown())}): "
+                    "it will be replaced by the identity's client ID[/]"
                 )
-        elif len(app.container_names) > 1:
-            flag = "[dim]This app has several containers: choose the runner's.[/]"
-        self.query_one("#env-flag", Static).update(flag)
+            else:
+                flags.append(f"[dim]{self.state.env_var} will be added.[/]")
+        elif len(names) > 1:
+            flags.append("[$text-warning]This app has several containers: choose the runner's (Enter).[/]")
+        if app.revision_mode.lower() == "multiple":
+            flags.append("[$text-warning]! Multiple revision mode: older active revisions keep their old variables[/]")
+        self.query_one("#env-flag", Static).update("\n".join(flags))
 
     def validate(self) -> str | None:
         if not self.state.app_id:
@@ -115,11 +143,3 @@ class ContainerAppScreen(CatalogScreen):
         from .review import ReviewScreen
 
         return ReviewScreen()
-
-
-def _identities(app: ContainerApp) -> str:
-    parts = []
-    if app.system_principal_id:
-        parts.append("system-assigned")
-    parts += [u.id.rsplit("/", 1)[-1] for u in app.user_identities]
-    return ", ".join(parts) or "none"

@@ -3,48 +3,60 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Input, LoadingIndicator, Static, TabbedContent, TabPane
+from textual.widgets import Button, Input, Static, TabbedContent, TabPane
 
 from ...steps import StepPlan
 from .base import WizardScreen
 from .confirm import ConfirmModal
 
-# The spaces sit inside the styles: Textual's markup drops whitespace right after a closing tag.
-MARKS = {"create": "[green]+ create   [/]", "update": "[yellow]~ change   [/]", "unchanged": "[dim]= as is    [/]"}
+# The mark's column is padded inside the style, so every summary starts in the same column.
+MARKS = {
+    "create": "[$text-success]+ create [/]",
+    "update": "[$text-warning]~ change [/]",
+    "unchanged": "[dim]= as is  [/]",
+}
+INDENT = " " * 11
 
 
 def render_steps(step_plan: StepPlan) -> str:
+    """The plan as a diff: each step marked create / change / as is, its details, warnings, problems."""
     lines = []
     for step in step_plan.steps:
-        lines.append(f"{MARKS[step.action]}{escape(step.summary)}")
-        lines += [f"            [dim]{escape(d)}[/]" for d in step.details]
-        lines += [f"            [yellow]! {escape(w)}[/]" for w in step.warnings]
+        lines.append(
+            f"{MARKS[step.action]}{'[b]' if step.writes else ''}{escape(step.summary)}{'[/]' if step.writes else ''}"
+        )
+        lines += [f"{INDENT}[dim]{escape(d)}[/]" for d in step.details]
+        lines += [f"{INDENT}[$text-warning]! {escape(w)}[/]" for w in step.warnings]
     if step_plan.problems:
-        lines += ["", "[b red]Cannot apply:[/]"] + [f"  [red]✗ {escape(p)}[/]" for p in step_plan.problems]
+        lines += ["", "[b $text-error]Cannot apply:[/]"] + [
+            f"  [$text-error]✗ {escape(p)}[/]" for p in step_plan.problems
+        ]
     counts = {a: sum(1 for s in step_plan.steps if s.action == a) for a in MARKS}
-    lines += ["", f"{counts['create']} to create, {counts['update']} to change, {counts['unchanged']} unchanged."]
+    lines += ["", f"{counts['create']} to create, {counts['update']} to change, {counts['unchanged']} as is."]
     return "\n".join(lines)
 
 
 class ReviewScreen(WizardScreen):
     STEP = 4
     TITLE = "Review: exactly what will change"
-    PORTAL = "the Review + create / Review + assign tabs"
+    PORTAL = "the Review + create and Review + assign tabs"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+s", "save", "Save plan")]
 
     def __init__(self) -> None:
         super().__init__()
         self.step_plan: StepPlan | None = None
 
     def next_label(self) -> str:
-        return "Apply…"
+        return "Apply… ›"
 
     def body(self) -> ComposeResult:
-        yield LoadingIndicator(id="loading")
         with TabbedContent(id="tabs"):
             with TabPane("Changes", id="changes-tab"), VerticalScroll():
                 yield Static("", id="changes")
@@ -53,15 +65,17 @@ class ReviewScreen(WizardScreen):
             with TabPane("Bicep", id="bicep-tab"), VerticalScroll():
                 yield Static("", id="bicep", markup=False)
         with Horizontal(classes="save"):
-            yield Input("plan.toml", id="plan-path")
-            yield Button("Save plan", id="save")
+            yield Static("Plan file", classes="save-label")
+            yield Input("plan.toml", id="plan-path", compact=True)
+            yield Button("Save plan", id="save", compact=True)
 
-    def on_mount(self) -> None:
-        self.query_one("#tabs").display = False
+    def mounted(self) -> None:
+        self.query_one("#tabs").loading = True
         self.load()
 
     @work(exclusive=True, exit_on_error=False, group="review")
     async def load(self) -> None:
+        """Read the live state the plan touches and diff it (build_steps): nothing is written."""
         from ...azure.errors import GatewayError
         from ...export import render_az, render_bicep
         from ...steps import build_steps, read_live
@@ -69,39 +83,56 @@ class ReviewScreen(WizardScreen):
         plan = self.state.to_plan()
         problems = plan.problems()
         if problems:
-            self.query_one("#loading").display = False
-            self.say("[red]" + escape("; ".join(str(p) for p in problems)) + "[/]")
+            self.query_one("#tabs").loading = False
+            self.query_one("#changes", Static).update(
+                "[b $text-error]The plan is not complete:[/]\n"
+                + "\n".join(f"  [$text-error]✗ {escape(str(p))}[/]" for p in problems)
+                + "\n\nescape goes back to fix it."
+            )
+            self.say("[$text-error]Fix the plan first.[/]")
             return
         gateway = self.wizard.gateway
         assert gateway is not None
         try:
             self.step_plan = build_steps(plan, await read_live(gateway, plan))
         except GatewayError as err:
-            self.query_one("#loading").display = False
-            self.say(f"[red]{escape(err.plain())}[/]")
+            self.query_one("#tabs").loading = False
+            self.query_one("#changes", Static).update(f"[$text-error]{escape(err.plain())}[/]")
+            self.say("[$text-error]Could not read the live state.[/] escape, then ctrl+n, tries again.")
             return
-        self.query_one("#loading").display = False
-        self.query_one("#tabs").display = True
+        self.query_one("#tabs").loading = False
         self.query_one("#changes", Static).update(render_steps(self.step_plan))
-        self.query_one("#az", Static).update(render_az(self.step_plan))
-        self.query_one("#bicep", Static).update(render_bicep(self.step_plan))
+        for widget, render in (("#az", render_az), ("#bicep", render_bicep)):
+            try:
+                text = render(self.step_plan)
+            except Exception as exc:  # the export is a convenience: its failure must not block the review
+                text = f"(could not render: {exc})"
+            self.query_one(widget, Static).update(text)
         if self.step_plan.problems:
-            self.say("[red]Fix the problems above first.[/]")
+            self.say("[$text-error]Azure would refuse this plan: see 'Cannot apply' above.[/]")
         elif not self.step_plan.writes:
-            self.say("[green]Azure already matches this plan: nothing to write.[/]")
+            self.say("[$text-success]Azure already matches this plan: nothing to write.[/]")
+        else:
+            self.say("Nothing has been written yet. ctrl+n applies, after a confirmation.")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "save":
             event.stop()
-            path = Path(self.query_one("#plan-path", Input).value.strip() or "plan.toml")
-            try:
-                self.state.to_plan().save(path)
-            except OSError as err:
-                self.say(f"[red]Could not save {escape(str(path))}: {escape(err.strerror or str(err))}[/]")
-                return
-            self.say(f"[green]Saved {escape(str(path))}[/]: `runner-identity apply {escape(str(path))}` applies it")
+            self.action_save()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "plan-path":
+            event.stop()
+            self.action_save()
+
+    def action_save(self) -> None:
+        path = Path(self.query_one("#plan-path", Input).value.strip() or "plan.toml").expanduser()
+        try:
+            self.state.to_plan().save(path)
+        except OSError as err:
+            self.say(f"[$text-error]Could not save {escape(str(path))}: {escape(err.strerror or str(err))}[/]")
             return
-        super().on_button_pressed(event)
+        self.say(f"[$text-success]Saved {escape(str(path))}[/]: `runner-identity apply {escape(str(path))}` applies it")
 
     def action_next(self) -> None:
         step_plan = self.step_plan
@@ -109,13 +140,14 @@ class ReviewScreen(WizardScreen):
             self.say("Still reading the live state…")
             return
         if step_plan.problems:
-            self.say("[red]Fix the problems above first.[/]")
+            self.say("[$text-error]Azure would refuse this plan: see 'Cannot apply' above.[/]")
             self.app.bell()
             return
         writes = sum(1 for s in step_plan.steps if s.writes)
         question = (
-            f"Apply {writes} change(s) to subscription [b]{escape(self.state.subscription_name())}[/]?\n\n"
-            "Each write is journaled, so it can be resumed or rolled back."
+            f"Apply {writes} change{'s' if writes != 1 else ''} to subscription "
+            f"[b]{escape(self.state.subscription_name())}[/]?\n\n"
+            "Each write is journaled first, so a failure can be resumed or rolled back."
             if writes
             else "Azure already matches the plan. Verify it?"
         )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import LoadingIndicator, Static
+from textual.widgets import Label, Static
 
-from ..app import Connected, ConnectFailed
+from ..app import Connected, ConnectFailed, DeviceCode
 from ..widgets.filter_list import FilterList, Item
 from .base import WizardScreen
 
@@ -14,59 +15,99 @@ from .base import WizardScreen
 class SignInScreen(WizardScreen):
     STEP = 0
     TITLE = "Sign in and choose a subscription"
-    PORTAL = "the account menu (top right) → Switch directory, then Subscriptions"
+    PORTAL = "your account (top right) → Switch directory; then Subscriptions"
 
     def body(self) -> ComposeResult:
         yield Static("Signing in…", id="who")
-        yield LoadingIndicator(id="loading")
+        yield Label("Subscription (★ your default)", id="subs-label", classes="first")
         yield FilterList("Filter subscriptions by name or ID", id="subscriptions")
 
-    def on_mount(self) -> None:
-        self.query_one("#subscriptions").display = False
+    def mounted(self) -> None:
+        self.query_one("#subscriptions").loading = True
         if self.state.subscriptions:
             self.on_connected(Connected())
         elif self.wizard.connect_error:
             self.on_connect_failed(ConnectFailed(self.wizard.connect_error))
+        elif self.wizard.device_code is not None:
+            self.on_device_code(self.wizard.device_code)
+
+    def on_device_code(self, message: DeviceCode) -> None:
+        self.query_one("#who", Static).update(
+            f"To sign in, open [b]{escape(message.url)}[/] and enter the code [b $accent]{escape(message.code)}[/]."
+        )
 
     def on_connected(self, _message: Connected) -> None:
         who = self.state.signed_in
         if who is not None:
-            self.query_one("#who", Static).update(f"Signed in as [b]{who.account}[/]  ·  tenant {who.tenant_id}")
-        self.query_one("#loading").display = False
+            self.query_one("#who", Static).update(
+                f"Signed in as [b]{escape(who.account)}[/] · tenant {escape(who.tenant_id)}"
+            )
         lst = self.query_one("#subscriptions", FilterList)
+        lst.loading = False
         lst.display = True
+        self.query_one("#subs-label").display = True
         items = [
-            Item(s.id, f"{'★ ' if s.is_default else '  '}{s.name}  [dim]{s.id}[/]", s.state)
+            Item(
+                s.id,
+                f"{'★ ' if s.is_default else '  '}{escape(s.name)}  [dim]{s.id}"
+                + ("" if s.state == "Enabled" else f" · {escape(s.state)}")
+                + "[/]",
+                s.state,
+            )
             for s in self.state.subscriptions
         ]
-        lst.set_items(items, keep=self.state.subscription or (items[0].key if items else None))
+        offered = self.state.subscription or next((s.id for s in self.state.subscriptions if s.is_default), None)
+        lst.set_items(items, keep=offered)
+        self.query_one("#next").label = self.next_label()
+        self.refresh_bindings()
         if not items:
-            self.say("[yellow]This account sees no subscriptions.[/]")
-        lst.query_one("OptionList").focus()
+            self.say(
+                "[$text-warning]This account sees no subscriptions.[/] Sign in as another account "
+                "(`az login`), or ask for access to the runner's subscription."
+            )
+            return
+        self.say("")
+        lst.option_list.focus()
 
     def on_connect_failed(self, message: ConnectFailed) -> None:
-        self.query_one("#loading").display = False
-        self.query_one("#who", Static).update(f"[red]Sign-in failed.[/]\n{message.text}")
+        self.query_one("#subscriptions").loading = False
+        self.query_one("#subscriptions").display = False
+        self.query_one("#subs-label").display = False
+        self.query_one("#who", Static).update(
+            f"[b $text-error]Sign-in failed.[/]\n\n{escape(message.text)}\n\n"
+            "Then press ctrl+n (Try again); ctrl+q quits."
+        )
+        self.query_one("#next").label = self.next_label()
+        self.refresh_bindings()
+
+    def next_label(self) -> str:
+        return "Try again ›" if self.wizard.connect_error and not self.state.subscriptions else "Next ›"
 
     def on_filter_list_chosen(self, message: FilterList.Chosen) -> None:
         self._choose(message.key)
-
-    def _choose(self, sub: str) -> None:
-        if self.state.choose_subscription(sub):
-            self.wizard.load_catalog(sub)  # every later list loads while the admin reads the next screen
         self.action_next()
 
+    def _choose(self, sub: str) -> None:
+        if self.state.choose_subscription(sub) or self.state.catalog is None:
+            self.wizard.load_catalog(sub)  # every later list loads while the admin reads the next screen
+
+    def action_next(self) -> None:
+        if self.wizard.connect_error and not self.state.subscriptions:
+            self.query_one("#subscriptions").display = True
+            self.query_one("#subscriptions").loading = True
+            self.query_one("#who", Static).update("Signing in…")
+            self.wizard.connect()
+            return
+        super().action_next()
+
     def validate(self) -> str | None:
-        if self.state.subscription is None:
-            lst = self.query_one("#subscriptions", FilterList)
-            option_list = lst.query_one("OptionList")
-            highlighted = getattr(option_list, "highlighted", None)
-            if highlighted is None or not self.state.subscriptions:
-                return "Choose a subscription."
-            self.state.choose_subscription(option_list.get_option_at_index(highlighted).id)
-        loading = any(w.group == "catalog" and w.is_running for w in self.app.workers)
-        if self.state.catalog is None and not loading and self.state.subscription:
-            self.wizard.load_catalog(self.state.subscription)  # e.g. a subscription a plan file named
+        if not self.state.subscriptions:
+            return "Still signing in…"
+        highlighted = self.query_one("#subscriptions", FilterList).highlighted_key
+        if highlighted is not None:
+            self._choose(highlighted)  # ctrl+n takes the subscription under the cursor
+        elif self.state.subscription is None:
+            return "Choose a subscription."
         return None
 
     def next_screen(self) -> Screen[None] | None:

@@ -1,7 +1,11 @@
 """A list that filters as you type: an Input above an OptionList.
 
 Only the first `limit` matches (a few screens full) become options, so a tenant with 5,000 resource groups costs one
-small OptionList rebuild per keystroke, not 5,000 widgets.
+small OptionList rebuild per keystroke, not 5,000 widgets. The labels and search text are lower-cased once, when the
+items are set; a keystroke is a substring scan over those strings.
+
+Keys: typing filters wherever the focus is in the widget (a letter typed on the list goes to the filter); up/down in
+the filter move through the list; Enter chooses the highlighted item (or the first match).
 """
 
 from __future__ import annotations
@@ -10,25 +14,45 @@ import contextlib
 from dataclasses import dataclass
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
+NOTHING = "__none__"
+MORE = "__more__"
+
 
 @dataclass(frozen=True)
 class Item:
     key: str
-    label: str
+    label: str  # console markup
     search: str = ""  # extra text the filter matches, besides the label
+
+
+class _Options(OptionList):
+    """The list part: printable keys belong to the filter above it."""
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        return character is not None and character.isprintable() and character != " "
+
+    def on_key(self, event: events.Key) -> None:
+        if event.character is not None and event.character.isprintable() and event.character != " ":
+            event.stop()
+            event.prevent_default()
+            box = self.parent.query_one(Input) if self.parent is not None else None
+            if box is not None:
+                box.focus()
+                box.insert_text_at_cursor(event.character)
 
 
 class FilterList(Vertical):
     DEFAULT_CSS = """
     FilterList { height: 1fr; }
     FilterList > Input { margin-bottom: 0; }
-    FilterList > OptionList { height: 1fr; }
+    FilterList > OptionList { height: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     class Chosen(Message):
@@ -48,13 +72,30 @@ class FilterList(Vertical):
         self.items: list[Item] = []
         self._haystacks: list[str] = []
         self._labels: list[str] = []
+        self.chosen: str | None = None  # marked with a ● (see choose())
+        self.matches = 0  # how many items the filter matches now (more than are shown, past `limit`)
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder=self.placeholder)
-        yield OptionList()
+        yield Input(placeholder=self.placeholder, select_on_focus=False)
+        yield _Options()
 
-    def set_items(self, items: list[Item], keep: str | None = None) -> None:
+    @property
+    def option_list(self) -> OptionList:
+        return self.query_one(_Options)
+
+    @property
+    def highlighted_key(self) -> str | None:
+        """The item under the cursor (None on 'nothing matches' or 'N more' lines)."""
+        options = self.option_list
+        if options.highlighted is None or not options.option_count:
+            return None
+        option = options.get_option_at_index(options.highlighted)
+        return None if option.disabled else option.id
+
+    def set_items(self, items: list[Item], keep: str | None = None, chosen: str | None = None) -> None:
         self.items = items
+        self.chosen = chosen
+        keep = keep if keep is not None else chosen
         self._labels = [Text.from_markup(i.label).plain.lower() for i in items]
         self._haystacks = [f"{label} {i.search.lower()}" for label, i in zip(self._labels, items, strict=True)]
         self.refilter(keep)
@@ -70,23 +111,36 @@ class FilterList(Vertical):
         ]
         # What the label starts with, then what it contains, then matches in the description.
         found.sort()
-        matches = [self.items[n] for _, n in found]
-        options: list[Option | None] = [Option(i.label, id=i.key) for i in matches[: self.limit]]
-        if len(matches) > self.limit:
+        chosen = next((i for i, (_, n) in enumerate(found) if self.items[n].key == self.chosen), None)
+        if chosen is not None and chosen >= self.limit:
+            found.insert(0, found.pop(chosen))  # the chosen item stays in sight
+        self.matches = len(found)
+        options: list[Option | None] = [self._option(self.items[n]) for _, n in found[: self.limit]]
+        if len(found) > self.limit:
             options.append(
-                Option(
-                    f"[dim]… {len(matches) - self.limit:,} more: type to narrow the list[/]",
-                    id="__more__",
-                    disabled=True,
-                )
+                Option(f"[dim]… {len(found) - self.limit:,} more: type to narrow the list[/]", id=MORE, disabled=True)
             )
-        if not matches:
-            options.append(Option("[dim]nothing matches[/]", id="__none__", disabled=True))
-        option_list = self.query_one(OptionList)
+        if not found:
+            text = "nothing matches: try fewer letters" if query else "none here"
+            options.append(Option(f"[dim]{text}[/]", id=NOTHING, disabled=True))
+        option_list = self.option_list
         option_list.set_options(options)
+        if found:
+            option_list.highlighted = 0
         if keep is not None:
             with contextlib.suppress(LookupError):
                 option_list.highlighted = option_list.get_option_index(keep)
+
+    def _option(self, item: Item) -> Option:
+        if self.chosen is None:
+            return Option(item.label, id=item.key)
+        mark = "[b $accent]●[/] " if item.key == self.chosen else "  "
+        return Option(mark + item.label, id=item.key)
+
+    def choose(self, key: str | None) -> None:
+        """Mark the item the admin chose (a ● before it), and keep the cursor on it."""
+        self.chosen = key
+        self.refilter(keep=key)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
@@ -94,21 +148,22 @@ class FilterList(Vertical):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        option_list = self.query_one(OptionList)
-        if option_list.option_count:
-            index = option_list.highlighted if option_list.highlighted is not None else 0
-            option = option_list.get_option_at_index(index)
-            if not option.disabled and option.id:
-                self.post_message(self.Chosen(self, option.id))
+        key = self.highlighted_key
+        if key is not None:
+            self.post_message(self.Chosen(self, key))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         if event.option.id and not event.option.disabled:
             self.post_message(self.Chosen(self, event.option.id))
 
-    def on_key(self, event: object) -> None:
-        # Down from the filter moves into the list, so the keyboard alone walks it.
-        key = getattr(event, "key", "")
-        if key == "down" and self.query_one(Input).has_focus:
-            self.query_one(OptionList).focus()
-            getattr(event, "stop", lambda: None)()
+    def on_key(self, event: events.Key) -> None:
+        # Up and down in the filter move through the list, so typing and choosing never need the mouse.
+        if not self.query_one(Input).has_focus:
+            return
+        options = self.option_list
+        if event.key in ("down", "up", "pagedown", "pageup"):
+            event.stop()
+            event.prevent_default()
+            action = {"down": "cursor_down", "up": "cursor_up", "pagedown": "page_down", "pageup": "page_up"}
+            getattr(options, f"action_{action[event.key]}")()
