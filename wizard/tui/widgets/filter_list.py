@@ -1,6 +1,6 @@
 """A list that filters as you type: an Input above an OptionList.
 
-Only the first `limit` matches (a few screens full) become options, so a tenant with 5,000 resource groups costs one
+Only the first `limit` matches (more than a screen full) become options, so a tenant with 5,000 resource groups costs one
 small OptionList rebuild per keystroke, not 5,000 widgets. The labels and search text are lower-cased once, when the
 items are set; a keystroke is a substring scan over those strings.
 
@@ -65,7 +65,7 @@ class FilterList(Vertical):
         def control(self) -> FilterList:
             return self.filter_list
 
-    def __init__(self, placeholder: str = "Type to filter", limit: int = 60, **kwargs: object) -> None:
+    def __init__(self, placeholder: str = "Type to filter", limit: int = 40, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.placeholder = placeholder
         self.limit = limit
