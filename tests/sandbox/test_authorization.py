@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
+from azure.mgmt.appcontainers import ContainerAppsAPIClient
 from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.authorization.aio import AuthorizationManagementClient as AsyncAuthorizationManagementClient
 from azure.mgmt.msi import ManagedServiceIdentityClient
@@ -434,3 +435,36 @@ async def test_assignments_through_the_async_sdk(demo) -> None:
     assert created.role_definition_id.endswith(BUILTINS["AcrPull"])
     assert name in mine
     assert demo.store.get(created.id) is None
+
+
+# -- orphaned assignments -------------------------------------------------------------------------
+def test_assignments_of_a_deleted_principal_stay_listed_with_the_same_shape(demo) -> None:
+    """ARM deletes no role assignment with its principal: they stay, listed as before ("Identity not
+    found" in the portal), until someone deletes them."""
+    ops = auth(demo).role_assignments
+    group = scopes(demo)["group"]
+    made = new_identity(demo, "id-short-lived")
+    created = ops.create(group, str(uuid.uuid4()), assignment(demo.prod, "Reader", made.principal_id))
+    before = ops.get_by_id(created.id, cls=wire)
+    msi = ManagedServiceIdentityClient(demo.credential(), demo.prod, **demo.client_kwargs())
+    apps = ContainerAppsAPIClient(demo.credential(), demo.prod, **demo.client_kwargs()).container_apps
+    system = apps.get("rg-runner", "maia-runner").identity.principal_id
+    system_assignment = ops.create(group, str(uuid.uuid4()), assignment(demo.prod, "AcrPull", system))
+
+    msi.user_assigned_identities.delete("rg-runner", "id-short-lived")
+    apps.begin_delete("rg-runner", "maia-runner").result()
+
+    assert demo.store.principal(made.principal_id) is None and demo.store.principal(system) is None
+    seen = Recorder()
+    listed = list(ops.list_for_scope(group, raw_response_hook=seen))
+    by_principal = list(ops.list_for_scope(group, filter=f"principalId eq '{made.principal_id}'"))
+    in_subscription = list(ops.list_for_subscription())
+    raw = next(a for page in map(seen.json, range(len(seen.bodies))) for a in page["value"] if a["id"] == created.id)
+    assert raw == before  # the same body, nulls and principalType included
+    assert set(raw["properties"]) == ASSIGNMENT_PROPERTIES
+    assert [a.id for a in by_principal] == [created.id]
+    for found in (listed, in_subscription):
+        assert {created.id, system_assignment.id} <= {a.id for a in found}
+    assert ops.get_by_id(created.id).principal_type == "ServicePrincipal"
+    ops.delete_by_id(created.id)  # and they can still be removed
+    assert created.id not in {a.id for a in ops.list_for_scope(group)}

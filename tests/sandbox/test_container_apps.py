@@ -5,6 +5,7 @@ long-running PUT and PATCH, merge-patch, secrets, revisions and the app's manage
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -15,6 +16,10 @@ from azure.mgmt.appcontainers.aio import ContainerAppsAPIClient as AsyncContaine
 from tests.conftest import RunningSandbox
 from tests.sandbox.helpers import Recorder, assert_shape, example_body, status_and_body, wire
 
+# An identity that does not exist, in a group the demo's caller owns (so no 403 comes first).
+NOWHERE = (
+    "/subscriptions/{prod}/resourceGroups/rg-runner/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-x"
+)
 SECRET = "sandbox-agent-token-value"  # the demo's agent-token value: no read may show it
 APP_TYPE = "Microsoft.App/containerApps"
 
@@ -382,7 +387,7 @@ def test_user_assigned_alone_drops_the_system_assigned_principal(demo) -> None:
         ({"identity": {"type": "UserAssigned"}}, "InvalidIdentityValues"),
         ({"identity": {"type": "Everything"}}, "InvalidIdentityType"),
         (
-            {"identity": {"type": "UserAssigned", "userAssignedIdentities": {"/subscriptions/x/nowhere": {}}}},
+            {"identity": {"type": "UserAssigned", "userAssignedIdentities": {NOWHERE: {}}}},
             "InvalidUserAssignedIdentity",
         ),
         (
@@ -405,6 +410,7 @@ def test_user_assigned_alone_drops_the_system_assigned_principal(demo) -> None:
 )
 def test_patch_refusals_leave_the_app_as_it_was(demo, patch: dict, code: str) -> None:
     before = copy.deepcopy(held(demo))
+    patch = json.loads(json.dumps(patch).replace("{prod}", demo.prod))
 
     with pytest.raises(HttpResponseError) as caught:
         client(demo).container_apps.begin_update("rg-runner", "maia-runner", patch)

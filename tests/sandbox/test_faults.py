@@ -15,7 +15,7 @@ from azure.mgmt.resource.resources.aio import ResourceManagementClient as AsyncR
 
 from tests.conftest import RunningSandbox
 from tests.sandbox.helpers import Recorder
-from wizard.sandbox.faults import FaultSpecError
+from wizard.sandbox.faults import FaultSpecError, parse_fault
 
 GROUPS = r"^GET /subscriptions/[^/]+/resourcegroups/[^/]+$"
 
@@ -210,7 +210,7 @@ def test_a_fault_without_a_route_spares_the_token_endpoint(start_sandbox) -> Non
     ("spec", "phrase"),
     [
         ("", "the kind must be one of"),
-        ("418", "the kind must be one of 429, 500, 503, drop, latency, lro-fail"),
+        ("418", "the kind must be one of 429, 500, 503, drop, latency, lro-fail, busy"),
         ("429,every=0", "every must be a non-negative number, not '0'"),
         ("429,every=x", "every must be a non-negative number, not 'x'"),
         ("429,times=-1", "times must be a non-negative number"),
@@ -227,3 +227,23 @@ def test_a_bad_fault_spec_is_refused_with_a_clear_message(start_sandbox, spec: s
 
     assert phrase in str(caught.value)
     assert repr(spec) in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("spec", "times", "ms"),
+    [("busy", 3, 0), ("busy,times=1", 1, 0), ("busy,ms=2000", None, 2000), ("busy,ms=2000,times=4", 4, 2000)],
+)
+def test_a_busy_fault_is_bounded_by_a_count_or_a_duration(spec: str, times: int | None, ms: int) -> None:
+    fault = parse_fault(spec)
+
+    assert (fault.kind, fault.times, fault.ms) == ("busy", times, ms)
+
+
+def test_a_busy_fault_is_not_an_error_of_the_pipeline(start_sandbox) -> None:
+    """The busy fault never answers a request by itself: reads elsewhere go through untouched."""
+    running = start_sandbox(faults=("busy,times=5",))
+
+    group = resources(running).resource_groups.get("rg-runner")
+
+    assert group.name == "rg-runner"
+    assert running.sandbox.faults.faults[0].hits == 0

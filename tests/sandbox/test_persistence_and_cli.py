@@ -105,13 +105,13 @@ def test_the_state_file_is_written_atomically_after_each_write(start_sandbox, tm
     saved = json.loads(state.read_text(encoding="utf-8"))  # saved before the answer, not at the stop
     assert made.id.lower() in saved["resources"]
     assert made.principal_id.lower() in saved["principals"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]  # no temporary file left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json", "state.json.lock"]  # no temporary file
 
     client.user_assigned_identities.delete("rg-runner", "id-now")
 
     saved = json.loads(state.read_text(encoding="utf-8"))
     assert made.id.lower() not in saved["resources"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json", "state.json.lock"]
 
 
 def test_reads_do_not_rewrite_the_state_file(start_sandbox, tmp_path: Path) -> None:

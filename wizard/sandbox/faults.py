@@ -2,17 +2,23 @@
 
 A spec is `KIND[,key=value]...`:
 
-    KIND      429 | 500 | 503 | drop | latency | lro-fail
+    KIND      429 | 500 | 503 | drop | latency | lro-fail | busy
     route=RE  only requests whose "METHOD /path" or handler name matches RE (case-insensitive)
     method=M  only this HTTP method
     every=N   hit every Nth matching request (default 1)
     after=N   let the first N matching requests through
     times=N   stop after N hits (default 3 for errors and drops, unlimited for latency)
     p=F       hit with probability F instead of every Nth, from a seeded generator
-    ms=N      latency to add (latency only)
+    ms=N      latency to add (latency); how long an app stays busy (busy, instead of times)
     retry_after=S   the Retry-After of a 429 or 503 (default 1)
 
-Examples: `429,route=roleAssignments,every=2`, `drop,method=PATCH,times=1`, `lro-fail,times=1`.
+`busy` is someone else's update in progress on a container app: the requests to an app that match
+(a read, a write) find it `InProgress`, and a PUT, PATCH or DELETE is refused with 409
+`ContainerAppOperationInProgress`, for `times` such requests (default 3) or for `ms` milliseconds
+from the first; then that update ends and the app is free again.
+
+Examples: `429,route=roleAssignments,every=2`, `drop,method=PATCH,times=1`, `lro-fail,times=1`,
+`busy,route=maia-runner,times=2`, `busy,route=maia-runner,ms=5000`.
 The token endpoint is only faulted when a route names it.
 """
 
@@ -20,9 +26,12 @@ from __future__ import annotations
 
 import random
 import re
+import time
 from dataclasses import dataclass, field
 
-KINDS = ("429", "500", "503", "drop", "latency", "lro-fail")
+KINDS = ("429", "500", "503", "drop", "latency", "lro-fail", "busy")
+# Kinds a provider asks about itself, at the point of its own work, instead of the request pipeline.
+_PROVIDER_KINDS = ("lro-fail", "busy")
 _INT_KEYS = ("every", "after", "times", "ms")
 _FLOAT_KEYS = ("p", "retry_after")
 
@@ -45,6 +54,7 @@ class Fault:
     seen: int = 0
     hits: int = 0
     spec: str = ""
+    first_hit_at: float | None = None  # monotonic seconds of the first hit (busy with ms=)
     _rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
 
     def matches(self, method: str, path: str, handler: str) -> bool:
@@ -58,7 +68,7 @@ class Fault:
         """Count this request against the fault and say whether it is hit."""
         if not self.matches(method, path, handler):
             return False
-        if self.times is not None and self.hits >= self.times:
+        if self.exhausted():
             return False
         self.seen += 1
         if self.seen <= self.after:
@@ -66,7 +76,17 @@ class Fault:
         hit = self._rng.random() < self.p if self.p is not None else (self.seen - self.after) % self.every == 0
         if hit:
             self.hits += 1
+            if self.first_hit_at is None:
+                self.first_hit_at = time.monotonic()
         return hit
+
+    def exhausted(self) -> bool:
+        """Whether the fault has done all it was asked to: its `times` hits, or (busy) its `ms` window."""
+        if self.times is not None and self.hits >= self.times:
+            return True
+        if self.kind == "busy" and self.ms and self.first_hit_at is not None:
+            return time.monotonic() - self.first_hit_at >= self.ms / 1000
+        return False
 
 
 def parse_fault(spec: str, seed: int = 0) -> Fault:
@@ -106,6 +126,8 @@ def parse_fault(spec: str, seed: int = 0) -> Fault:
             raise FaultSpecError(f"fault {spec!r}: {key} must be a non-negative number, not {value!r}") from exc
     if fault.kind == "latency" and fault.ms <= 0:
         raise FaultSpecError(f"fault {spec!r}: latency needs ms=N")
+    if fault.kind == "busy" and fault.ms and not any(p.split("=")[0].strip().lower() == "times" for p in parts[1:]):
+        fault.times = None  # a busy window is bounded by its duration, not a count
     return fault
 
 
@@ -124,7 +146,12 @@ class FaultPlan:
         self.faults.clear()
 
     def hits(self, method: str, path: str, handler: str) -> list[Fault]:
-        return [f for f in self.faults if f.kind != "lro-fail" and f.fire(method, path, handler)]
+        """The pipeline's faults (errors, drops, latency) this request runs into."""
+        return [f for f in self.faults if f.kind not in _PROVIDER_KINDS and f.fire(method, path, handler)]
 
     def lro_should_fail(self, method: str, path: str, handler: str) -> bool:
         return any(f.fire(method, path, handler) for f in self.faults if f.kind == "lro-fail")
+
+    def busy(self, method: str, path: str, handler: str) -> Fault | None:
+        """The `busy` fault this request to a container app finds the app held by, if any."""
+        return next((f for f in self.faults if f.kind == "busy" and f.fire(method, path, handler)), None)

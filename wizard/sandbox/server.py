@@ -25,6 +25,7 @@ from . import providers  # noqa: F401  (registers the routes)
 from .arm import API_VERSION_RE, ROUTER, ArmError, Ctx
 from .scenarios import build_store
 from .state import Sandbox, SandboxConfig
+from .statefile import StateFileLock
 from .store import Store
 from .tls import make_loopback_tls
 from .tokens import ExpiredTokenError
@@ -172,16 +173,23 @@ async def _handle(sandbox: Sandbox, request: web.Request) -> web.StreamResponse:
 
 
 def new_sandbox(config: SandboxConfig) -> Sandbox:
-    if config.state_file is not None and config.state_file.exists():
-        store = Store.load(config.state_file)
-    else:
-        store = build_store(config.scenario, config.seed)
-    if config.caller_role:
-        from .providers.authorization import set_caller_role
+    # One sandbox per state file: taken before reading it, so no other can write it after our read.
+    lock = StateFileLock(config.state_file).acquire() if config.state_file is not None else None
+    try:
+        if config.state_file is not None and config.state_file.exists():
+            store = Store.load(config.state_file)
+        else:
+            store = build_store(config.scenario, config.seed)
+        if config.caller_role:
+            from .providers.authorization import set_caller_role
 
-        set_caller_role(store, config.caller_role)
-    sandbox = Sandbox(config=config, store=store)
-    sandbox.persist()
+            set_caller_role(store, config.caller_role)
+        sandbox = Sandbox(config=config, store=store, state_lock=lock)
+        sandbox.persist()
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
     return sandbox
 
 
@@ -253,6 +261,7 @@ class SandboxServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        self.sandbox.close()
         if self._tls_dir is not None:
             shutil.rmtree(self._tls_dir, ignore_errors=True)
             self._tls_dir = None

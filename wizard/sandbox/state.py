@@ -5,10 +5,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from .faults import FaultPlan
-from .store import Store
+from .statefile import StateFileLock
+from .store import Operation, Store
 from .tokens import TokenIssuer
 
 ARM_AUDIENCE = "https://management.azure.com/"
@@ -35,29 +35,13 @@ class SandboxConfig:
 
 
 @dataclass
-class Operation:
-    """A long-running operation: polled until `polls_left` reaches zero, then ends in `outcome`."""
-
-    id: str
-    resource_id: str
-    polls_left: int
-    outcome: str  # "Succeeded" | "Failed"
-    status: str = "InProgress"
-    start_time: str = ""
-    end_time: str | None = None
-    error: dict[str, str] | None = None
-    # What to restore if the operation fails: the resource as it was before the write.
-    pre_image: dict[str, Any] | None = None
-    finish: Any = None  # callable run once when the operation ends; set by the provider
-
-
-@dataclass
 class Sandbox:
     config: SandboxConfig
     store: Store
     identity_header: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     base_url: str = ""
-    operations: dict[str, Operation] = field(default_factory=dict)
+    # The hold on config.state_file while this sandbox runs (see statefile.py); None without one.
+    state_lock: StateFileLock | None = None
     request_count: int = 0
     # (method, path, status) of every request answered, newest last: what a client really sent.
     # Tests and benchmarks count writes with it; it keeps the newest REQUEST_LOG_LIMIT only.
@@ -80,6 +64,17 @@ class Sandbox:
         self.tokens = TokenIssuer(self.store.tenant_id)
         self.faults = FaultPlan(self.config.faults, self.config.seed)
 
+    @property
+    def operations(self) -> dict[str, Operation]:
+        """Long-running operations by id; they live in the store, so the state file keeps them."""
+        return self.store.operations
+
     def persist(self) -> None:
         if self.config.state_file is not None and self.store.dirty:
             self.store.save(self.config.state_file)
+
+    def close(self) -> None:
+        """Let the state file go (another sandbox may take it from now on)."""
+        if self.state_lock is not None:
+            self.state_lock.release()
+            self.state_lock = None

@@ -1,21 +1,25 @@
 """The sandbox's resources, kept as the ARM JSON they are served as, keyed by lower-cased id.
 
 Everything is one JSON-serialisable document so a rehearsal can be saved after each write
-(atomically: a temporary file renamed over the old one) and reloaded at the next start.
+(atomically, see statefile.py) and reloaded at the next start: the resources, the directory's
+principals, and the long-running operations with what each one finishes into, so a restart in the
+middle of one neither loses it nor leaves its resource InProgress for good.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .statefile import write_atomically
+
 FORMAT_VERSION = 1
+# Ended operations kept so a client polling one late still gets its answer; the oldest go first.
+ENDED_OPERATIONS_KEPT = 1000
 
 
 @dataclass
@@ -29,6 +33,33 @@ class Principal:
 
 
 @dataclass
+class Operation:
+    """A long-running operation: polled until `polls_left` reaches zero, then ends in `outcome`."""
+
+    id: str
+    resource_id: str
+    polls_left: int
+    outcome: str  # "Succeeded" | "Failed"
+    kind: str = "write"  # "write" | "delete" | "foreign" (someone else's update: the busy fault)
+    status: str = "InProgress"
+    start_time: str = ""
+    end_time: str | None = None
+    error: dict[str, str] | None = None
+    # What to restore if the operation fails: the resource as it was before the write.
+    pre_image: dict[str, Any] | None = None
+    # The fault holding a foreign operation InProgress; it lives only as long as the process.
+    held_by: Any = field(default=None, compare=False, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "held_by"}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Operation:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in doc.items() if k in known})
+
+
+@dataclass
 class Store:
     tenant_id: str
     caller: dict[str, str]  # object_id, display_name, upn
@@ -37,6 +68,8 @@ class Store:
     # Data ARM never returns from a GET (secret values, revision history), keyed like resources.
     hidden: dict[str, dict[str, Any]] = field(default_factory=dict)
     principals: dict[str, Principal] = field(default_factory=dict)
+    # Long-running operations by id, pending and recently ended, in the order they started.
+    operations: dict[str, Operation] = field(default_factory=dict)
     dirty: bool = False
 
     # -- resources ------------------------------------------------------------------------------
@@ -85,6 +118,20 @@ class Store:
     def principal(self, object_id: str) -> Principal | None:
         return self.principals.get(object_id.lower())
 
+    # -- operations -----------------------------------------------------------------------------
+    def add_operation(self, op: Operation) -> Operation:
+        self.operations[op.id] = op
+        ended = [k for k, o in self.operations.items() if o.status != "InProgress"]
+        for key in ended[: max(0, len(ended) - ENDED_OPERATIONS_KEPT)]:
+            del self.operations[key]
+        self.dirty = True
+        return op
+
+    def pending_operations(self, resource_id: str) -> list[Operation]:
+        """The operations on this resource still InProgress, oldest first."""
+        key = resource_id.lower()
+        return [o for o in self.operations.values() if o.status == "InProgress" and o.resource_id.lower() == key]
+
     # -- persistence ----------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
         return {
@@ -95,6 +142,7 @@ class Store:
             "resources": self.resources,
             "hidden": self.hidden,
             "principals": {k: vars(p) for k, p in self.principals.items()},
+            "operations": {k: o.to_json() for k, o in self.operations.items()},
         }
 
     @classmethod
@@ -108,20 +156,12 @@ class Store:
             resources=doc["resources"],
             hidden=doc["hidden"],
             principals={k: Principal(**p) for k, p in doc["principals"].items()},
+            # Files saved before operations were kept have none: nothing was pending in them.
+            operations={k: Operation.from_json(o) for k, o in (doc.get("operations") or {}).items()},
         )
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(self.to_json(), fh, separators=(",", ":"))
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(path, json.dumps(self.to_json(), separators=(",", ":")).encode("utf-8"))
         self.dirty = False
 
     @classmethod

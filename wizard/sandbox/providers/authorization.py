@@ -159,18 +159,46 @@ def effective_permissions(store: Store, principal_id: str, scope: str) -> list[d
     return blocks
 
 
-def authorize(ctx: Ctx, scope: str, action: str) -> None:
+def _caller(ctx: Ctx) -> tuple[str, str]:
+    """(how ARM names the caller in a message, the caller's object id)."""
     store = ctx.sandbox.store
     oid = ctx.caller_oid or store.caller["object_id"]
-    if _allows(effective_permissions(store, oid, scope), action):
+    return (store.caller.get("upn", oid) if oid == store.caller["object_id"] else oid), oid
+
+
+def authorize(ctx: Ctx, scope: str, action: str) -> None:
+    """Pass if the caller's roles at `scope` or above grant `action`; else ARM's 403 AuthorizationFailed."""
+    who, oid = _caller(ctx)
+    if _allows(effective_permissions(ctx.sandbox.store, oid, scope), action):
         return
-    who = store.caller.get("upn", oid) if oid == store.caller["object_id"] else oid
     raise ArmError(
         403,
         "AuthorizationFailed",
         f"The client '{who}' with object id '{oid}' does not have authorization to perform action "
         f"'{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, "
         "please refresh your credentials.",
+    )
+
+
+def authorize_linked(ctx: Ctx, scope: str, action: str, linked: list[tuple[str, str]]) -> None:
+    """ARM's check of a write that names other resources: `action` on `scope` itself, then each
+    (linked scope, action) pair the request body names (a user-assigned identity it links needs
+    `.../userAssignedIdentities/assign/action` on that identity). A missing one is 403
+    LinkedAuthorizationFailed, naming the actions and linked scopes the caller lacks (the shape ARM
+    answers, e.g. for `Microsoft.Network/virtualNetworks/subnets/join/action`)."""
+    authorize(ctx, scope, action)
+    who, oid = _caller(ctx)
+    store = ctx.sandbox.store
+    missing = [(s, a) for s, a in linked if not _allows(effective_permissions(store, oid, s), a)]
+    if not missing:
+        return
+    raise ArmError(
+        403,
+        "LinkedAuthorizationFailed",
+        f"The client '{who}' with object id '{oid}' has permission to perform action '{action}' on scope "
+        f"'{scope}'; however, it does not have permission to perform action(s) "
+        f"'{','.join(a for _, a in missing)}' on the linked scope(s) '{','.join(s for s, _ in missing)}' "
+        "(respectively) or the linked scope(s) are invalid.",
     )
 
 

@@ -4,7 +4,10 @@ operation status and results, revisions and secrets.
 What this reproduces because the engine depends on it: PATCH merges objects (RFC 7386) and
 replaces lists whole; secret values never appear in a GET, so a read-modified PUT fails on
 its value-less secrets; a template change makes a new revision and an identity change does
-not; `identity.type` decides whether the system-assigned identity (and its principal) lives.
+not, and what az sends back unchanged (explicit nulls, `"value": ""` beside a `secretRef`) is no
+change; `identity.type` decides whether the system-assigned identity (and its principal) lives;
+identities the configuration names (registries, Key Vault secrets) must be linked to the app;
+an app with an operation in progress refuses other writes (409); DELETE is long-running.
 """
 
 from __future__ import annotations
@@ -19,10 +22,9 @@ from typing import Any
 from aiohttp import web
 
 from ..arm import ROUTER, ArmError, Ctx, expect, json_response, not_found, page, split_id
-from ..state import Operation
-from ..store import Principal, Store
-from .authorization import authorize
-from .common import created_stamp, now_iso, require_group, require_subscription, validate_tags
+from ..store import Operation, Principal, Store
+from .authorization import authorize, authorize_linked
+from .common import created_stamp, merge_tags, now_iso, require_group, require_subscription, validate_tags
 from .resources import LOCATIONS, location_key, require_registered
 
 APP_TYPE = "Microsoft.App/containerApps"
@@ -35,6 +37,7 @@ OPS = "/subscriptions/{sub}/providers/Microsoft.App/locations/{location}"
 APP_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
 CONTAINER_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 ENV_NAME_RE = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+ASSIGN_ACTION = f"{IDENTITY_TYPE}/assign/action"
 IDENTITY_TYPES = {
     "none": "None",
     "systemassigned": "SystemAssigned",
@@ -54,6 +57,38 @@ def merge_patch(target: Any, patch: Any) -> Any:
         else:
             result[key] = merge_patch(result.get(key), value)
     return result
+
+
+def cleaned(value: Any) -> Any:
+    """A written template or configuration as Container Apps keeps it: an explicit null means the
+    property is unset, and so does the empty `value` the az CLI writes beside an env var's
+    `secretRef` (and an empty `secretRef` beside a value). Everything else stays as written."""
+    if isinstance(value, list):
+        return [cleaned(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {key: cleaned(item) for key, item in value.items() if item is not None}
+    if out.get("secretRef") == "":
+        del out["secretRef"]
+    if out.get("secretRef") and out.get("value") == "":
+        del out["value"]
+    return out
+
+
+def same_revision(before: Any, after: Any) -> bool:
+    """Whether two templates are one revision (ContainerApps_Update makes a new revision only for a
+    revision-scope change): equal once cleaned, with an empty list or object, or an empty
+    `revisionSuffix`, read as the property left unset (what a client that echoes a GET sends)."""
+
+    def normal(value: Any) -> Any:
+        if isinstance(value, list):
+            return [normal(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        out = {k: normal(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v not in ([], {}) and not (k == "revisionSuffix" and v == "")}
+
+    return bool(normal(cleaned(before)) == normal(cleaned(after)))
 
 
 # -- managed environments -----------------------------------------------------------------------
@@ -94,12 +129,19 @@ def _require_app(ctx: Ctx, sub: str, rg: str, name: str) -> dict[str, Any]:
 @ROUTER.route("GET", APPS + "/{name}")
 async def get_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
     app = _require_app(ctx, sub, rg, name)
+    held = _meet_busy_fault(ctx, app, "get_app")
     # Azure finishes an operation whether or not anyone polls it; a read of the app moves its
     # pending operations on as a poll would, so a client that lost its poller still sees it end.
-    for op in list(ctx.sandbox.operations.values()):
-        if op.status == "InProgress" and op.resource_id.lower() == app["id"].lower():
+    pending = ctx.sandbox.store.pending_operations(app["id"])
+    for op in pending:
+        if not (held and op.kind == "foreign"):
             _advance(ctx, op)
-    return json_response(_require_app(ctx, sub, rg, name))
+    if not pending and app["properties"].get("provisioningState") in ("InProgress", "Deleting"):
+        _settle_orphan(ctx, app)  # saved by a sandbox that kept no operations: nothing is running
+    found = ctx.sandbox.store.get(app["id"])
+    if found is None:
+        raise not_found(APP_TYPE, name, rg)
+    return json_response(found)
 
 
 @ROUTER.route("GET", APPS)
@@ -247,8 +289,6 @@ def _resolve_identity(ctx: Ctx, written: Any, before: dict[str, Any] | None) -> 
             identity = store.get(rid)
             if identity is None or identity.get("type", "").lower() != IDENTITY_TYPE.lower():
                 raise _invalid("InvalidUserAssignedIdentity", f"The user-assigned identity '{rid}' was not found.")
-            if not any(k.lower() == rid.lower() for k in (old.get("userAssignedIdentities") or {})):
-                authorize(ctx, identity["id"], f"{IDENTITY_TYPE}/assign/action")
             props = identity["properties"]
             linked[identity["id"]] = {"principalId": props["principalId"], "clientId": props["clientId"]}
         result["userAssignedIdentities"] = linked
@@ -314,49 +354,125 @@ def new_revision(store: Store, app: dict[str, Any]) -> None:
     props["latestRevisionFqdn"] = f"{name}.sandbox.{app['location']}.azurecontainerapps.io"
 
 
-def _start_operation(ctx: Ctx, app: dict[str, Any], pre_image: dict[str, Any] | None, sub: str) -> dict[str, str]:
-    sandbox = ctx.sandbox
-    op_id = str(uuid.uuid4())
-    fail = sandbox.faults.lro_should_fail(ctx.request.method, ctx.request.path, "lro")
-    op = Operation(
-        id=op_id,
-        resource_id=app["id"],
-        polls_left=sandbox.config.lro_polls,
-        outcome="Failed" if fail else "Succeeded",
-        start_time=now_iso(),
-        pre_image=copy.deepcopy(pre_image),
-    )
-    sandbox.operations[op_id] = op
-    location = location_key(app["location"])
+def _operation_headers(ctx: Ctx, op: Operation, location: str, sub: str) -> dict[str, str]:
     api = ctx.request.query.get("api-version", "")
-    base = f"{ctx.base_url}/subscriptions/{sub}/providers/Microsoft.App/locations/{location}"
+    base = f"{ctx.base_url}/subscriptions/{sub}/providers/Microsoft.App/locations/{location_key(location)}"
     return {
-        "Azure-AsyncOperation": f"{base}/containerappOperationStatuses/{op_id}?api-version={api}",
-        "Location": f"{base}/containerappOperationResults/{op_id}?api-version={api}",
-        "Retry-After": str(sandbox.config.retry_after_s),
+        "Azure-AsyncOperation": f"{base}/containerappOperationStatuses/{op.id}?api-version={api}",
+        "Location": f"{base}/containerappOperationResults/{op.id}?api-version={api}",
+        "Retry-After": str(ctx.sandbox.config.retry_after_s),
     }
+
+
+def _start_operation(
+    ctx: Ctx, app: dict[str, Any], pre_image: dict[str, Any] | None, sub: str, kind: str = "write"
+) -> dict[str, str]:
+    """Record the operation a write began (it ends in `lro_polls` polls, or Failed under an
+    lro-fail fault) and return the headers that point the client at it."""
+    sandbox = ctx.sandbox
+    fail = sandbox.faults.lro_should_fail(ctx.request.method, ctx.request.path, "lro")
+    op = sandbox.store.add_operation(
+        Operation(
+            id=str(uuid.uuid4()),
+            resource_id=app["id"],
+            polls_left=sandbox.config.lro_polls,
+            outcome="Failed" if fail else "Succeeded",
+            kind=kind,
+            start_time=now_iso(),
+            pre_image=copy.deepcopy(pre_image),
+        )
+    )
+    return _operation_headers(ctx, op, app["location"], sub)
+
+
+def _refuse_if_busy(ctx: Ctx, app: dict[str, Any]) -> None:
+    """Container Apps' answer to a write while an earlier one on the app is still provisioning."""
+    pending = ctx.sandbox.store.pending_operations(app["id"])
+    if pending:
+        raise ArmError(
+            409,
+            "ContainerAppOperationInProgress",
+            f"Cannot modify a container app '{app['name']}' because there is an active provisioning "
+            f"operation in progress. OperationId: '{pending[0].id}'.",
+        )
+
+
+def _meet_busy_fault(ctx: Ctx, app: dict[str, Any], handler: str) -> bool:
+    """The `busy` fault: someone else's update holds the app InProgress while the fault lasts.
+    Returns whether this request found the app held (its foreign operation must not end with it)."""
+    store = ctx.sandbox.store
+    fault = ctx.sandbox.faults.busy(ctx.request.method, ctx.request.path, handler)
+    held = [op for op in store.pending_operations(app["id"]) if op.kind == "foreign"]
+    if fault is None:
+        for op in held:
+            _advance(ctx, op)  # ends it once the fault is spent
+        return False
+    if not held:
+        store.add_operation(
+            Operation(
+                id=str(uuid.uuid4()),
+                resource_id=app["id"],
+                polls_left=0,
+                outcome="Succeeded",
+                kind="foreign",
+                start_time=now_iso(),
+                held_by=fault,
+            )
+        )
+        app["properties"]["provisioningState"] = "InProgress"
+        store.put(app)
+    return True
+
+
+def _settle_orphan(ctx: Ctx, app: dict[str, Any]) -> None:
+    """An app left InProgress (or Deleting) with no operation behind it finishes what it was doing."""
+    store = ctx.sandbox.store
+    if app["properties"]["provisioningState"] == "Deleting":
+        _delete_now(store, app)
+        return
+    app["properties"]["provisioningState"] = "Succeeded"
+    app["properties"]["latestReadyRevisionName"] = app["properties"].get("latestRevisionName")
+    store.put(app)
+
+
+def _delete_now(store: Store, app: dict[str, Any]) -> None:
+    """The app goes, and its system-assigned identity with its principal (role assignments stay)."""
+    principal = (app.get("identity") or {}).get("principalId")
+    if principal:
+        store.principals.pop(principal.lower(), None)
+    store.delete(app["id"])
 
 
 def _advance(ctx: Ctx, op: Operation) -> None:
     """One poll of an operation; at the last one it ends and the resource settles."""
     if op.status != "InProgress":
         return
+    if op.held_by is not None and not op.held_by.exhausted():
+        return  # someone else's update, held by a busy fault that is not spent yet
     # `polls_left` counts the InProgress answers still to give: lro_polls of them, then the end.
+    # Only the end is saved: a restart at worst repeats a few InProgress answers.
     if op.polls_left > 0:
         op.polls_left -= 1
         return
     store = ctx.sandbox.store
+    store.touch()
     op.status = op.outcome
     op.end_time = now_iso()
     app = store.get(op.resource_id)
     if op.outcome == "Succeeded":
-        if app is not None:
-            app["properties"]["provisioningState"] = "Succeeded"
-            app["properties"]["latestReadyRevisionName"] = app["properties"].get("latestRevisionName")
-            store.put(app)
+        if app is None:
+            return
+        if op.kind == "delete":
+            _delete_now(store, app)
+            return
+        app["properties"]["provisioningState"] = "Succeeded"
+        app["properties"]["latestReadyRevisionName"] = app["properties"].get("latestRevisionName")
+        store.put(app)
         return
     op.error = {"code": "ContainerAppOperationFailed", "message": "The revision failed to provision (sandbox fault)."}
-    if op.pre_image is not None:
+    if op.kind == "delete":
+        op.error["message"] = "The container app could not be deleted (sandbox fault)."
+    if op.pre_image is not None and op.kind != "delete":
         restored = copy.deepcopy(op.pre_image)
         restored["properties"]["provisioningState"] = "Failed"
         store.put(restored)
@@ -374,7 +490,7 @@ def _advance(ctx: Ctx, op: Operation) -> None:
 
 def _operation(ctx: Ctx, sub: str, op_id: str) -> Operation:
     require_subscription(ctx, sub)
-    op = ctx.sandbox.operations.get(op_id.lower()) or ctx.sandbox.operations.get(op_id)
+    op = ctx.sandbox.store.operations.get(op_id.lower()) or ctx.sandbox.store.operations.get(op_id)
     if op is None:
         raise ArmError(404, "OperationNotFound", f"The operation '{op_id}' was not found.")
     return op
@@ -436,6 +552,43 @@ def _sync_principals(store: Store, before: dict[str, Any] | None, after: dict[st
         store.principals.pop(old.lower(), None)
 
 
+def _check_identity_references(app: dict[str, Any]) -> None:
+    """Every identity the configuration names must be the app's own: a registry's `identity` and a
+    Key Vault secret's `identity` are a linked user-assigned identity's resource id, or 'system'
+    for the system-assigned one (RegistryCredentials.identity and Secret.identity in the
+    ContainerApps spec). Raises the 400 Container Apps answers for an invalid configuration field."""
+    identity = app.get("identity") or {}
+    linked = {rid.lower() for rid in identity.get("userAssignedIdentities") or {}}
+    system = "SystemAssigned" in str(identity.get("type", ""))
+    config = app["properties"].get("configuration") or {}
+    named = [("configuration.registries", r.get("server"), r.get("identity")) for r in config.get("registries") or []]
+    named += [("configuration.secrets", s.get("name"), s.get("identity")) for s in config.get("secrets") or []]
+    for field_name, entry, ref in named:
+        if not ref:
+            continue
+        if str(ref).lower() == "system":
+            if system:
+                continue
+            why = "the identity 'system' names the system-assigned identity, which the container app does not have"
+        elif str(ref).lower() in linked:
+            continue
+        else:
+            why = f"the managed identity '{ref}' is not assigned to the container app (identity.userAssignedIdentities)"
+        raise _invalid(
+            "InvalidParameterValueInContainerTemplate",
+            f"The following field(s) are either invalid or missing. Field '{field_name}' is invalid with details: "
+            f"'Invalid value: \"{entry}\": {why}';.",
+        )
+
+
+def _linked_identities(written: Any) -> list[tuple[str, str]]:
+    """(identity id, assign action) for each user-assigned identity a request body links: ARM checks
+    the caller may assign every one it names, whether or not the app holds it already."""
+    if not isinstance(written, dict) or not isinstance(written.get("userAssignedIdentities"), dict):
+        return []
+    return [(rid, ASSIGN_ACTION) for rid, value in written["userAssignedIdentities"].items() if value is not None]
+
+
 def _settle(
     ctx: Ctx,
     app: dict[str, Any],
@@ -452,12 +605,19 @@ def _settle(
         raise _invalid(
             "ContainerAppInvalidRevisionMode", f"activeRevisionsMode '{config['activeRevisionsMode']}' is not valid."
         )
+    _check_identity_references(app)
     if template_changed:
         new_revision(ctx.sandbox.store, app)  # refuses a taken revision name before it changes anything
     ctx.sandbox.store.hidden_for(app["id"])["secrets"] = secrets
     _sync_principals(ctx.sandbox.store, before_identity, app.get("identity"))
     app["properties"]["provisioningState"] = "InProgress"
     ctx.sandbox.store.put(app)
+
+
+def _template_changed(before: dict[str, Any] | None, after: dict[str, Any]) -> bool:
+    if before is None:
+        return True
+    return not same_revision(before["properties"].get("template"), after["properties"].get("template"))
 
 
 @ROUTER.route("PUT", APPS + "/{name}")
@@ -480,10 +640,16 @@ async def put_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
     env_id = props.get("environmentId") or props.get("managedEnvironmentId")
     if not isinstance(env_id, str) or store.get(env_id) is None:
         raise _invalid("ManagedEnvironmentNotFound", f"The managed environment '{env_id}' was not found.")
-    authorize(ctx, rid, f"{APP_TYPE}/write")
+    authorize_linked(ctx, rid, f"{APP_TYPE}/write", _linked_identities(body.get("identity")))
     require_registered(ctx, sub, "Microsoft.App")
+    if before is not None:
+        _meet_busy_fault(ctx, before, "put_app")
+        _refuse_if_busy(ctx, before)
     pre_image = _snapshot(store, before)
-    secrets = _take_secrets(expect(props.setdefault("configuration", {}), dict, "properties.configuration"), {})
+    config = expect(props.setdefault("configuration", {}), dict, "properties.configuration")
+    secrets = _take_secrets(config, {})
+    props = cleaned(props)
+    props.setdefault("configuration", {})
     environment = store.get(env_id) or {}
     app = {
         "id": before["id"] if before else rid,
@@ -506,8 +672,7 @@ async def put_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
     identity = _resolve_identity(ctx, body.get("identity") or {"type": "None"}, (before or {}).get("identity"))
     if identity is not None:
         app["identity"] = identity
-    changed = before is None or before["properties"].get("template") != app["properties"].get("template")
-    _settle(ctx, app, secrets, changed, (before or {}).get("identity"))
+    _settle(ctx, app, secrets, _template_changed(before, app), (before or {}).get("identity"))
     headers = _start_operation(ctx, app, pre_image, sub)
     return json_response(app, status=200 if before else 201, headers=headers)
 
@@ -517,11 +682,13 @@ async def patch_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
     before = _require_app(ctx, sub, rg, name)
     body = await ctx.json()
     store = ctx.sandbox.store
-    authorize(ctx, before["id"], f"{APP_TYPE}/write")
+    authorize_linked(ctx, before["id"], f"{APP_TYPE}/write", _linked_identities(body.get("identity")))
+    _meet_busy_fault(ctx, before, "patch_app")
+    _refuse_if_busy(ctx, before)
     pre_image = _snapshot(store, before)
     app = copy.deepcopy(before)
     if "tags" in body:
-        app["tags"] = validate_tags(merge_patch(app.get("tags") or {}, body["tags"]))
+        app["tags"] = merge_tags(app.get("tags") or {}, body["tags"])
     written_props = copy.deepcopy(expect(body.get("properties") or {}, dict, "properties"))
     current_secrets = copy.deepcopy(store.hidden_for(app["id"]).get("secrets", {}))
     written_config = expect(written_props.get("configuration") or {}, dict, "properties.configuration")
@@ -537,7 +704,7 @@ async def patch_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
         "eventStreamEndpoint",
     ):
         written_props.pop(readonly, None)
-    app["properties"] = merge_patch(app["properties"], written_props)
+    app["properties"] = cleaned(merge_patch(app["properties"], written_props))
     if "identity" in body:
         written = expect(body["identity"] or {}, dict, "identity")
         merged = merge_patch(before.get("identity") or {}, written)
@@ -547,21 +714,24 @@ async def patch_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
             # A type without UserAssigned unlinks every user-assigned identity, as ARM does.
             merged.pop("userAssignedIdentities", None)
         app["identity"] = _resolve_identity(ctx, merged, before.get("identity"))
-    changed = before["properties"].get("template") != app["properties"].get("template")
-    _settle(ctx, app, secrets, changed, before.get("identity"))
+    _settle(ctx, app, secrets, _template_changed(before, app), before.get("identity"))
     headers = _start_operation(ctx, app, pre_image, sub)
     return web.Response(status=202, headers=headers)
 
 
 @ROUTER.route("DELETE", APPS + "/{name}")
 async def delete_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
+    """Long-running (ContainerApps_Delete: 202 with Azure-AsyncOperation and Location, final state
+    via Location): the app shows provisioningState Deleting until its operation ends."""
     group = require_group(ctx, sub, rg)
-    found = ctx.sandbox.store.get(_app_id(group, name))
+    store = ctx.sandbox.store
+    found = store.get(_app_id(group, name))
     if found is None:
         return web.Response(status=204)
     authorize(ctx, found["id"], f"{APP_TYPE}/delete")
-    identity = found.get("identity") or {}
-    if identity.get("principalId"):
-        ctx.sandbox.store.principals.pop(identity["principalId"].lower(), None)
-    ctx.sandbox.store.delete(found["id"])
-    return web.Response(status=200)
+    _meet_busy_fault(ctx, found, "delete_app")
+    _refuse_if_busy(ctx, found)
+    found["properties"]["provisioningState"] = "Deleting"
+    store.put(found)
+    headers = _start_operation(ctx, found, _snapshot(store, found), sub, kind="delete")
+    return web.Response(status=202, headers=headers)
