@@ -9,15 +9,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
 from azure.core.exceptions import ResponseNotReadError
 
 from tests.conftest import RunningSandbox
 
-# Microsoft's example responses, read where the workplace keeps them (shared/ beside the checkout);
-# the shape tests skip on a machine without them rather than carry copies of Microsoft's files.
-SPECS = Path(__file__).resolve().parents[3] / "shared" / "azure-specs" / "specification"
+# Microsoft's example responses, copied into the repository by tools/vendor_spec_examples.py so
+# that the shape tests run everywhere, CI included (a missing example fails, it never skips).
+SPECS = Path(__file__).resolve().parents[1] / "data" / "azure-specs"
 EXAMPLE_DIRS = {
     "ContainerApps": "app/resource-manager/Microsoft.App/ContainerApps/stable/2026-07-01/examples",
     "Identity": "msi/resource-manager/Microsoft.ManagedIdentity/ManagedIdentity/stable/2024-11-30/examples",
@@ -123,8 +122,7 @@ def example(name: str) -> dict[str, Any]:
         EXAMPLE_DIRS[prefix] for prefix in sorted(EXAMPLE_DIRS, key=len, reverse=True) if name.startswith(prefix)
     )
     path = SPECS / folder / f"{name}.json"
-    if not path.exists():
-        pytest.skip(f"Azure's example {name}.json is not on this machine (shared/azure-specs)")
+    assert path.exists(), f"Azure's example {path} is missing: run python tools/vendor_spec_examples.py"
     return dict(json.loads(path.read_text(encoding="utf-8")))
 
 
