@@ -14,6 +14,7 @@ import requests
 from azure.core.exceptions import ResponseNotReadError
 
 from tests.conftest import RunningSandbox
+from wizard.sandbox.api_versions import addressed_type, supported_versions
 
 # Microsoft's example responses, read where the workplace keeps them (shared/ beside the checkout);
 # the shape tests skip on a machine without them rather than carry copies of Microsoft's files.
@@ -26,7 +27,7 @@ EXAMPLE_DIRS = {
     "CreateResourceGroup": "resources/resource-manager/Microsoft.Resources/resources/stable/2025-04-01/examples",
     "GetSubscription": "resources/resource-manager/Microsoft.Resources/subscriptions/stable/2022-12-01/examples",
 }
-API = "2022-12-01"  # any well-formed api-version will do for the plain-HTTP requests
+API = "2022-12-01"  # ARM's own routes (subscriptions, groups); a provider's route gets one its type accepts
 
 
 def wire(pipeline_response: Any, _deserialized: Any, _headers: Any) -> Any:
@@ -91,6 +92,8 @@ def http(
     if bearer is not None:
         headers["Authorization"] = f"Bearer {bearer}"
     params = dict(kwargs.pop("params", {}))
+    if api_version == API:
+        api_version = (supported_versions(*addressed_type(path)) or [API])[0]
     if api_version is not None:
         params["api-version"] = api_version
     return requests.request(
