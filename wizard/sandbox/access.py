@@ -20,7 +20,7 @@ from aiohttp import web
 
 from ..rbac import allowed
 from .arm import Ctx
-from .providers.authorization import assignments_of, authorize, find_role
+from .providers.authorization import assignments_of, authorize, builtin_roles, find_role
 
 GROUPS_READ = "Microsoft.Resources/subscriptions/resourceGroups/read"
 # Types whose reads ARM serves to any signed-in caller: one's own permissions, operation lists, and the
@@ -41,14 +41,23 @@ class Grants:
     held: list[tuple[str, list[dict[str, list[str]]]]]
 
     @classmethod
-    def of(cls, ctx: Ctx) -> Grants:
+    def of(cls, ctx: Ctx, within: str = "") -> Grants:
+        """The caller's assignments that bear on scopes at or under `within` ("" for all of them)."""
         store = ctx.sandbox.store
         held = []
         for assignment in assignments_of(store, ctx.caller_oid or store.caller["object_id"]):
             props = assignment["properties"]
-            role = find_role(store, props["roleDefinitionId"].rsplit("/", 1)[-1])
-            if role is not None:
-                held.append((props["scope"], role["properties"]["permissions"]))
+            if not (_covers(props["scope"], within) or _covers(within, props["scope"])):
+                continue
+            guid = props["roleDefinitionId"].rsplit("/", 1)[-1]
+            builtin = builtin_roles().get(guid.lower())  # most roles: read directly, no wire form built
+            if builtin is not None:
+                permissions = builtin["permissions"]
+            else:
+                custom = find_role(store, guid)
+                permissions = custom["properties"]["permissions"] if custom else []
+            if permissions:
+                held.append((props["scope"], permissions))
         return cls(held)
 
     def can(self, scope: str, action: str) -> bool:
@@ -116,8 +125,8 @@ def read_check(path: str) -> ReadCheck | None:
 def authorize_read(ctx: Ctx, path: str) -> Callable[[web.StreamResponse], web.StreamResponse] | None:
     """Refuse a read the caller may not make (403 AuthorizationFailed naming the action and scope), and
     return a filter for a list of which it may see only some items (None when it may see all)."""
-    grants = Grants.of(ctx)
     sub = re.match(r"^/subscriptions/[^/]+", path, re.IGNORECASE)
+    grants = Grants.of(ctx, sub.group(0) if sub else "")
     if sub is None:
         if path.rstrip("/").lower() == "/subscriptions":
             return _filter(lambda item: grants.sees(str(item.get("id", ""))))
