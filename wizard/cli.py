@@ -11,6 +11,8 @@ from pathlib import Path
 
 
 def _add_sandbox_options(parser: argparse.ArgumentParser) -> None:
+    from .sandbox.clouds import CLOUDS  # plain data, no heavy imports
+
     parser.add_argument(
         "--scenario",
         default="demo",
@@ -55,6 +57,20 @@ def _add_sandbox_options(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="Retry-After seconds of long-running operations (default 1)",
     )
+    parser.add_argument(
+        "--cloud",
+        default="AzureCloud",
+        choices=tuple(CLOUDS),
+        help="the Azure cloud to present: its metadata and its tokens' audience (default AzureCloud)",
+    )
+    parser.add_argument(
+        "--unregistered",
+        action="append",
+        default=[],
+        metavar="NS[@SUB]",
+        help="a resource provider NotRegistered at start, in every subscription or the one named by id or "
+        "display name, e.g. Microsoft.App (repeatable)",
+    )
 
 
 def sandbox_config(args: argparse.Namespace):  # -> SandboxConfig, imported lazily
@@ -70,6 +86,8 @@ def sandbox_config(args: argparse.Namespace):  # -> SandboxConfig, imported lazi
         replication_delay_s=args.replication_delay,
         lro_polls=args.lro_polls,
         retry_after_s=args.retry_after,
+        cloud=args.cloud,
+        unregistered=tuple(args.unregistered),
     )
 
 

@@ -13,6 +13,7 @@ import requests
 from azure.core.exceptions import ResponseNotReadError
 
 from tests.conftest import RunningSandbox
+from wizard.sandbox.api_versions import addressed_type, supported_versions
 
 # Microsoft's example responses, copied into the repository by tools/vendor_spec_examples.py so
 # that the shape tests run everywhere, CI included (a missing example fails, it never skips).
@@ -25,7 +26,7 @@ EXAMPLE_DIRS = {
     "CreateResourceGroup": "resources/resource-manager/Microsoft.Resources/resources/stable/2025-04-01/examples",
     "GetSubscription": "resources/resource-manager/Microsoft.Resources/subscriptions/stable/2022-12-01/examples",
 }
-API = "2022-12-01"  # any well-formed api-version will do for the plain-HTTP requests
+API = "2022-12-01"  # ARM's own routes (subscriptions, groups); a provider's route gets one its type accepts
 
 
 def wire(pipeline_response: Any, _deserialized: Any, _headers: Any) -> Any:
@@ -90,6 +91,8 @@ def http(
     if bearer is not None:
         headers["Authorization"] = f"Bearer {bearer}"
     params = dict(kwargs.pop("params", {}))
+    if api_version == API:
+        api_version = (supported_versions(*addressed_type(path)) or [API])[0]
     if api_version is not None:
         params["api-version"] = api_version
     return requests.request(

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
+from azure.mgmt.appcontainers import ContainerAppsAPIClient
+from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.resource.resources.aio import ResourceManagementClient as AsyncResourceManagementClient
+from azure.mgmt.resource.subscriptions import SubscriptionClient
 
 from tests.conftest import RunningSandbox
 from tests.sandbox.helpers import ENVELOPE_EXTRAS, Recorder, assert_shape, example_body, status_and_body, wire
@@ -21,18 +24,39 @@ def client(running: RunningSandbox, sub: str | None = None) -> ResourceManagemen
 
 
 # -- resource groups ----------------------------------------------------------------------------
-def test_the_sdk_pages_through_five_thousand_resource_groups(start_sandbox) -> None:
+def test_large_is_a_tenant_as_big_tenants_are(start_sandbox) -> None:
     large = start_sandbox(scenario="large")
+    kw = large.client_kwargs()
     seen = Recorder()
 
-    groups = list(client(large, large.info.subscription_ids[-1]).resource_groups.list(raw_response_hook=seen))
+    subscriptions = list(SubscriptionClient(large.credential(), **kw).subscriptions.list(raw_response_hook=seen))
+    big = next(s.subscription_id for s in subscriptions if s.display_name == "Contoso Enterprise (large)")
+    groups = list(client(large, big).resource_groups.list(raw_response_hook=seen))
+    apps = list(ContainerAppsAPIClient(large.credential(), big, **kw).container_apps.list_by_subscription())
+    roles = list(AuthorizationManagementClient(large.credential(), big, **kw).role_definitions.list(f"/subscriptions/{big}"))
 
-    assert len(groups) == 5000
-    assert len({g.name for g in groups}) == 5000
+    assert len(subscriptions) == 300
+    assert len(groups) == 980  # ARM's limit in one subscription
+    assert len({g.name for g in groups}) == 980
     pages = [r for r in seen.responses if "/resourcegroups" in r[1].lower()]
-    assert len(pages) == 50  # 100 a page, each one pointing at the next through nextLink
-    assert all(status == 200 for _, _, status, _ in pages)
+    assert len(pages) == 10  # 100 a page, each one pointing at the next through nextLink
     assert "$skiptoken=" in pages[-1][1].lower()
+    assert len([r for r in seen.responses if r[1].split("?")[0].endswith("/subscriptions")]) == 3
+    assert len(apps) == 1000
+    held = list(large.store.of_type("Microsoft.App/containerApps"))
+    assert len(held) == 2003  # the demo's three and 2,000 more
+    assert {a["id"].split("/")[2] for a in held} == {s.subscription_id for s in subscriptions}
+    assert len([r for r in roles if r.role_type == "BuiltInRole"]) > 900
+
+
+def test_large_is_the_same_tenant_for_the_same_seed() -> None:
+    from wizard.sandbox.scenarios import build_store
+
+    first, again, other = build_store("large", 7), build_store("large", 7), build_store("large", 8)
+
+    assert first.to_json()["resources"].keys() == again.to_json()["resources"].keys()
+    assert list(first.subscriptions) == list(again.subscriptions)
+    assert set(first.subscriptions).isdisjoint(other.subscriptions)
 
 
 def test_a_short_list_is_one_page_without_a_next_link(shared_demo) -> None:

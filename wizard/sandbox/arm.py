@@ -22,21 +22,33 @@ if TYPE_CHECKING:
 API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-(preview|privatepreview|beta|alpha))?$", re.IGNORECASE)
 GUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 PAGE_SIZE = 100
+# The largest page ARM serves when a client asks for one with $top (InvalidTopInQueryString beyond it).
+MAX_TOP = 1000
 
 
 class ArmError(Exception):
     """An error answered the way ARM answers it: a status and `{"error": {"code", "message"}}`."""
 
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        details: list[dict[str, str]] | None = None,
+    ) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers or {}
+        self.details = details
 
     def response(self) -> web.Response:
-        body = {"error": {"code": self.code, "message": self.message}}
-        return web.json_response(body, status=self.status, headers=self.headers)
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            error["details"] = self.details
+        return web.json_response({"error": error}, status=self.status, headers=self.headers)
 
 
 def not_found(resource_type: str, name: str, resource_group: str | None = None) -> ArmError:
@@ -99,7 +111,7 @@ class Ctx:
                 self._body = {}
             else:
                 try:
-                    self._body = json.loads(raw)
+                    self._body = json.loads(raw, parse_constant=_not_json)
                 except (ValueError, UnicodeDecodeError) as exc:
                     raise ArmError(
                         400,
@@ -109,6 +121,11 @@ class Ctx:
             if not isinstance(self._body, dict):
                 raise ArmError(400, "InvalidRequestContent", "The request content must be a JSON object.")
         return self._body
+
+
+def _not_json(constant: str) -> Any:
+    # Python's json reads NaN and Infinity; strict JSON, and so ARM, has no such values.
+    raise ValueError(f"'{constant}' is not a JSON value")
 
 
 Handler = Callable[..., Awaitable[web.StreamResponse]]
@@ -176,20 +193,33 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return web.json_response(body, status=status, headers=headers or {})
 
 
-def page(ctx: Ctx, items: Iterable[dict[str, Any]], page_size: int = PAGE_SIZE) -> web.Response:
-    """One page of a list, with `nextLink` carrying the rest as ARM does past its page size."""
+def page_size(ctx: Ctx, default: int = PAGE_SIZE) -> int:
+    """Items a page holds: the client's `$top` when it gives one (ARM's `$top` is a page size, not a limit:
+    `nextLink` still comes while items remain), else `default`. A `$top` that is not a whole number from 1
+    to MAX_TOP is ARM's 400 InvalidTopInQueryString."""
+    top = ctx.query.get("$top", "")
+    if not top:
+        return default
+    if not top.isdigit() or not 1 <= int(top) <= MAX_TOP:
+        raise bad_request(
+            "InvalidTopInQueryString",
+            f"The value '{top}' of query parameter '$top' is invalid. Top value must be positive integer less than "
+            f"or equal to {MAX_TOP}.",
+        )
+    return int(top)
+
+
+def page(ctx: Ctx, items: Iterable[dict[str, Any]], default_size: int = PAGE_SIZE) -> web.Response:
+    """One page of a list, with `nextLink` carrying the rest (and the client's `$top`) while items remain."""
+    size = page_size(ctx, default_size)
     everything = list(items)
     try:
         start = int(ctx.query.get("$skiptoken", "0"))
     except ValueError as exc:
         raise bad_request("InvalidSkipToken", "The $skiptoken is not valid.") from exc
-    top = ctx.query.get("$top")
-    size = page_size
-    if top and top.isdigit():
-        size = min(size, max(1, int(top)))
     chunk = everything[start : start + size]
     body: dict[str, Any] = {"value": chunk}
-    if start + size < len(everything) and not top:
+    if start + size < len(everything):
         params = {k: v for k, v in ctx.request.query.items() if k.lower() != "$skiptoken"}
         params["$skiptoken"] = str(start + size)
         body["nextLink"] = f"{ctx.base_url}{ctx.request.path}?{urlencode(params)}"

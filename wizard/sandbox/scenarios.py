@@ -345,25 +345,50 @@ def _empty(b: _Builder) -> None:
     b.assign(f"/subscriptions/{sub}", "Owner", b.store.caller["object_id"], "User")
 
 
+# ARM's limit of resource groups in one subscription: a big tenant is many subscriptions.
+MAX_GROUPS = 980
+LARGE_SUBSCRIPTIONS = 300
+LARGE_APPS = 2000
+_REGIONS = ("westeurope", "northeurope", "eastus", "westus2", "uksouth")
+
+
+def _large_app(b: _Builder, group: str, env: str, i: int, location: str) -> None:
+    containers = [
+        {
+            "name": "app",
+            "image": f"contoso.azurecr.io/svc-{i % 40}:1.{i % 9}",
+            "resources": {"cpu": 0.5, "memory": "1Gi"},
+            "env": [{"name": "SERVICE_ID", "value": f"svc-{i:04d}"}],
+        }
+    ]
+    b.app(group, f"app-{i:04d}", env, containers, location=location)
+
+
 def _large(b: _Builder) -> None:
+    """A tenant as big tenants are: the demo's two subscriptions, one enterprise subscription at ARM's limit
+    of 980 resource groups holding half the 2,000 container apps, and team subscriptions (300 in all) with
+    a few groups and apps each. The caller is Owner of the big one, Contributor of most team subscriptions
+    and Reader of every tenth. Everything derives from the seed."""
     _demo(b)
-    sub = b.subscription("large", "Contoso Enterprise (large)")
-    b.assign(f"/subscriptions/{sub}", "Owner", b.store.caller["object_id"], "User")
-    regions = ("westeurope", "northeurope", "eastus", "westus2", "uksouth")
-    groups = [b.group(sub, f"rg-team-{i:04d}", regions[i % len(regions)]) for i in range(5000)]
-    envs = [b.environment(groups[i * 250], f"cae-{i:02d}", regions[(i * 250) % len(regions)]) for i in range(8)]
-    for i in range(2000):
-        group = groups[(i * 7) % len(groups)]
-        env = envs[i % len(envs)]
-        containers = [
-            {
-                "name": "app",
-                "image": f"contoso.azurecr.io/svc-{i % 40}:1.{i % 9}",
-                "resources": {"cpu": 0.5, "memory": "1Gi"},
-                "env": [{"name": "SERVICE_ID", "value": f"svc-{i:04d}"}],
-            }
-        ]
-        b.app(group, f"app-{i:04d}", env, containers, location=regions[(i * 7) % len(groups) % len(regions)])
+    caller = b.store.caller["object_id"]
+    big = b.subscription("large", "Contoso Enterprise (large)")
+    b.assign(f"/subscriptions/{big}", "Owner", caller, "User")
+    groups = [b.group(big, f"rg-team-{i:04d}", _REGIONS[i % len(_REGIONS)]) for i in range(MAX_GROUPS)]
+    envs = [b.environment(groups[i * 120], f"cae-{i:02d}", _REGIONS[(i * 120) % len(_REGIONS)]) for i in range(8)]
+    big_apps = LARGE_APPS // 2
+    for i in range(big_apps):
+        g = (i * 7) % len(groups)
+        _large_app(b, groups[g], envs[i % len(envs)], i, _REGIONS[g % len(_REGIONS)])
+    teams = LARGE_SUBSCRIPTIONS - len(b.store.subscriptions)
+    for n in range(teams):
+        sub = b.subscription(f"team-{n:03d}", f"Contoso Team {n:03d}")
+        b.assign(f"/subscriptions/{sub}", "Reader" if n % 10 == 0 else "Contributor", caller, "User")
+        region = _REGIONS[n % len(_REGIONS)]
+        team_groups = [b.group(sub, f"rg-team{n:03d}-{k}", region) for k in range(2 + n % 3)]
+        env = b.environment(team_groups[0], f"cae-team{n:03d}", region)
+        # The other half of the apps, dealt round the team subscriptions.
+        for i in range(big_apps + n, LARGE_APPS, teams):
+            _large_app(b, team_groups[i % len(team_groups)], env, i, region)
 
 
 def build_store(scenario: str, seed: int = 0) -> Store:

@@ -21,8 +21,19 @@ from typing import Any
 
 from aiohttp import web
 
-from . import providers  # noqa: F401  (registers the routes)
-from .arm import API_VERSION_RE, ROUTER, ArmError, Ctx
+from . import (
+    api_versions,
+    providers,  # noqa: F401  (registers the routes)
+)
+from .access import authorize_read
+from .arm import ROUTER, ArmError, Ctx
+from .clouds import accepts_audience, cloud_named
+from .providers.resources import (
+    LOCATIONS,
+    REGISTRABLE,
+    apply_unregistered,
+    require_registered,
+)
 from .scenarios import build_store
 from .state import Sandbox, SandboxConfig
 from .statefile import StateFileLock
@@ -31,13 +42,15 @@ from .tls import make_loopback_tls
 from .tokens import ExpiredTokenError
 
 log = logging.getLogger("wizard.sandbox")
-ARM_AUDIENCES = ("https://management.azure.com/", "https://management.core.windows.net/")
+WRITES = ("PUT", "PATCH", "POST", "DELETE")
+_SUBSCRIPTION = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
 
 
 def _www_authenticate(sandbox: Sandbox) -> dict[str, str]:
+    login = cloud_named(sandbox.config.cloud).login
     return {
         "WWW-Authenticate": (
-            f'Bearer authorization_uri="https://login.microsoftonline.com/{sandbox.store.tenant_id}", '
+            f'Bearer authorization_uri="{login}/{sandbox.store.tenant_id}", '
             'error="invalid_token", error_description="The authentication failed."'
         )
     }
@@ -66,8 +79,12 @@ def _authenticate(sandbox: Sandbox, request: web.Request) -> str:
         raise ArmError(401, "ExpiredAuthenticationToken", str(exc), _www_authenticate(sandbox)) from exc
     except ValueError as exc:
         raise ArmError(401, "InvalidAuthenticationToken", str(exc), _www_authenticate(sandbox)) from exc
-    audience = str(claims.get("aud", "")).rstrip("/").lower()
-    if audience not in {a.rstrip("/").lower() for a in (*ARM_AUDIENCES, sandbox.base_url)}:
+    audience = str(claims.get("aud", ""))
+    # A token for this cloud's Resource Manager, or for the endpoint itself (what a tool pointed at a
+    # custom cloud asks for); never one minted for another cloud.
+    if not accepts_audience(cloud_named(sandbox.config.cloud), audience) and (
+        audience.rstrip("/").lower() != sandbox.base_url.rstrip("/").lower()
+    ):
         raise ArmError(
             401,
             "InvalidAuthenticationTokenAudience",
@@ -77,7 +94,8 @@ def _authenticate(sandbox: Sandbox, request: web.Request) -> str:
     return str(claims.get("oid", ""))
 
 
-def _check_api_version(request: web.Request) -> None:
+def _check_api_version(sandbox: Sandbox, request: web.Request, path: str) -> None:
+    """ARM's api-version rules: required; one the addressed resource type accepts (api_versions.check)."""
     versions = [v for k, v in request.query.items() if k.lower() == "api-version"]
     if not versions:
         raise ArmError(
@@ -85,13 +103,33 @@ def _check_api_version(request: web.Request) -> None:
             "MissingApiVersionParameter",
             "The api-version query parameter (?api-version=) is required for all requests.",
         )
-    if not API_VERSION_RE.match(versions[0]):
-        raise ArmError(
-            400,
-            "InvalidApiVersionParameter",
-            f"The api-version '{versions[0]}' is invalid. The supported versions are of the form "
-            "'yyyy-mm-dd' or 'yyyy-mm-dd-preview'.",
-        )
+    group_path = api_versions.resource_group_of(path)
+    group = sandbox.store.get(group_path) if group_path else None
+    location = group["location"] if group else next(iter(LOCATIONS))
+    api_versions.check(path, versions[0], location, list(LOCATIONS))
+
+
+async def _check_media_type(request: web.Request) -> None:
+    """A write that carries a body must carry JSON: ARM answers any other media type with 415."""
+    if request.method not in ("PUT", "PATCH", "POST") or not (await request.read()).strip():
+        return
+    media = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if media in ("application/json", "text/json") or media.endswith("+json"):
+        return
+    raise ArmError(
+        415,
+        "UnsupportedMediaType",
+        f"The content media type '{media}' is not supported. Only 'application/json' is supported.",
+    )
+
+
+def _check_registration(ctx: Ctx, path: str) -> None:
+    """Writes to a provider the subscription has not registered fail as ARM fails them, whatever route
+    (a provider's own handler may check too)."""
+    sub = _SUBSCRIPTION.match(path)
+    namespace, _ = api_versions.addressed_type(path)
+    if sub and namespace.lower() in REGISTRABLE:
+        require_registered(ctx, sub.group(1), namespace)
 
 
 def _drop_connection(request: web.Request) -> web.Response:
@@ -163,16 +201,28 @@ async def _handle(sandbox: Sandbox, request: web.Request) -> web.StreamResponse:
             extra = {"Retry-After": f"{fault.retry_after:g}"} if status == 503 else {}
             raise ArmError(status, code, f"The service answered {status} (sandbox fault).", extra)
     ctx = Ctx(request=request, sandbox=sandbox)
+    refine = None
     if not route.public:
         ctx.caller_oid = _authenticate(sandbox, request)
-        _check_api_version(request)
+        _check_api_version(sandbox, request, path)
+        await _check_media_type(request)
+        sub = _SUBSCRIPTION.match(path)
+        if request.method in ("GET", "HEAD") and (not sub or sub.group(1).lower() in sandbox.store.subscriptions):
+            refine = authorize_read(ctx, path)
+        elif request.method in WRITES:
+            _check_registration(ctx, path)
     try:
-        return await route.handler(ctx, **params)
+        response = await route.handler(ctx, **params)
     finally:
         sandbox.persist()
+    return refine(response) if refine else response
 
 
 def new_sandbox(config: SandboxConfig) -> Sandbox:
+    """A sandbox for `config`: the saved state or the scenario, then the config's overrides (caller role,
+    unregistered providers). ValueError names a setting that cannot be honoured (a usage error), or a
+    state file another sandbox holds."""
+    cloud_named(config.cloud)
     # One sandbox per state file: taken before reading it, so no other can write it after our read.
     lock = StateFileLock(config.state_file).acquire() if config.state_file is not None else None
     try:
@@ -184,6 +234,7 @@ def new_sandbox(config: SandboxConfig) -> Sandbox:
             from .providers.authorization import set_caller_role
 
             set_caller_role(store, config.caller_role)
+        apply_unregistered(store, config.unregistered)
         sandbox = Sandbox(config=config, store=store, state_lock=lock)
         sandbox.persist()
     except BaseException:

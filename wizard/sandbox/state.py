@@ -32,6 +32,11 @@ class SandboxConfig:
     retry_after_s: int = 1
     # Override the scenario's role for the signed-in caller (Owner, User Access Administrator, ...).
     caller_role: str | None = None
+    # The Azure cloud the sandbox presents (clouds.CLOUDS): its metadata and its tokens' audience.
+    cloud: str = "AzureCloud"
+    # Resource providers NotRegistered at start, as NAMESPACE (every subscription) or NAMESPACE@SUBSCRIPTION
+    # (an id or display name): writes there get MissingSubscriptionRegistration until registered.
+    unregistered: tuple[str, ...] = ()
 
 
 @dataclass

@@ -1,29 +1,26 @@
 """Bearer tokens the sandbox issues and checks.
 
-They are JWT-shaped (header.claims.signature, HS256 under a key that lives only in the
-sandbox process) so tools that peek at `tid`/`oid` see what they would see from Entra ID,
-and a token from anywhere else fails the signature check like a foreign token fails at ARM.
+They are JWTs (HS256 under a key that lives only in the sandbox process, made and read with PyJWT) so
+tools that peek at `tid`/`oid` see what they would see from Entra ID, and a token from anywhere else fails
+the signature check like a foreign token fails at ARM. The validity window is checked as Entra ID's tokens
+are: `exp` and `nbf` required with five minutes of clock skew, `iat` not in the future.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import secrets
 import time
 from typing import Any
 
+import jwt
+
 TOKEN_LIFETIME_S = 3600
+# Entra ID and the services that validate its tokens allow five minutes of clock skew.
+CLOCK_SKEW_S = 300
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+class ExpiredTokenError(ValueError):
+    pass
 
 
 class TokenIssuer:
@@ -32,10 +29,18 @@ class TokenIssuer:
         self._key = key or secrets.token_bytes(32)
 
     def issue(
-        self, audience: str, object_id: str, app_id: str, now: float | None = None, upn: str | None = None
+        self,
+        audience: str,
+        object_id: str,
+        app_id: str,
+        now: float | None = None,
+        upn: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> tuple[str, int]:
+        """A signed token and its expiry (epoch seconds). `extra` sets claims, None removing one: tests
+        make tokens outside their validity window with it."""
         issued = int(now if now is not None else time.time())
-        claims = {
+        claims: dict[str, Any] = {
             "aud": audience,
             "iss": f"https://sts.windows.net/{self.tenant_id}/",
             "iat": issued,
@@ -49,31 +54,34 @@ class TokenIssuer:
         }
         if upn:
             claims["upn"] = upn
-        header = {"alg": "HS256", "typ": "JWT"}
-        signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
-        signature = hmac.new(self._key, signing_input.encode("ascii"), hashlib.sha256).digest()
-        return f"{signing_input}.{_b64(signature)}", claims["exp"]
+        for key, value in (extra or {}).items():
+            if value is None:
+                claims.pop(key, None)
+            else:
+                claims[key] = value
+        return jwt.encode(claims, self._key, algorithm="HS256"), int(claims.get("exp") or 0)
 
-    def verify(self, token: str, now: float | None = None) -> dict[str, Any]:
-        """The token's claims, or ValueError naming why ARM would refuse it."""
+    def verify(self, token: str) -> dict[str, Any]:
+        """The token's claims, or ValueError (ExpiredTokenError past `exp`) naming why ARM would refuse it.
+        The audience is left to the caller, which knows the cloud it presents."""
         try:
-            header_b64, claims_b64, sig_b64 = token.split(".")
-        except ValueError as exc:
-            raise ValueError("The access token is not a well-formed JWT.") from exc
-        expected = hmac.new(self._key, f"{header_b64}.{claims_b64}".encode("ascii"), hashlib.sha256).digest()
-        try:
-            given = _unb64(sig_b64)
-            claims = json.loads(_unb64(claims_b64))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ValueError("The access token is not a well-formed JWT.") from exc
-        if not hmac.compare_digest(expected, given):
-            raise ValueError("The access token signature is invalid: it was not issued for this endpoint.")
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self._key,
+                algorithms=["HS256"],
+                leeway=CLOCK_SKEW_S,
+                options={"require": ["exp", "nbf", "iat"], "verify_aud": False},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise ExpiredTokenError(
+                "The access token expiry UTC time is earlier than current UTC time."
+            ) from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise ValueError("The access token is not yet valid.") from exc
+        except jwt.InvalidSignatureError as exc:
+            raise ValueError("The access token signature is invalid: it was not issued for this endpoint.") from exc
+        except jwt.InvalidTokenError as exc:
+            raise ValueError(f"The access token is invalid: {exc}.") from exc
         if claims.get("tid") != self.tenant_id:
             raise ValueError(f"The access token is from the wrong issuer '{claims.get('iss')}'.")
-        if claims.get("exp", 0) < (now if now is not None else time.time()):
-            raise ExpiredTokenError("The access token expiry UTC time is earlier than current UTC time.")
         return claims
-
-
-class ExpiredTokenError(ValueError):
-    pass

@@ -11,6 +11,7 @@ import hmac
 from aiohttp import web
 
 from ..arm import ROUTER, Ctx, json_response
+from ..clouds import cloud_named, metadata
 
 AZURE_CLI_APP_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
 
@@ -64,21 +65,6 @@ async def msi_token(ctx: Ctx) -> web.Response:
 
 @ROUTER.route("GET", "/metadata/endpoints", public=True)
 async def cloud_metadata(ctx: Ctx) -> web.Response:
-    base = ctx.base_url + "/"
-    return json_response(
-        {
-            "name": "AzureSandbox",
-            "portal": base,
-            "resourceManager": base,
-            "authentication": {
-                "loginEndpoint": base,
-                "audiences": [base, "https://management.azure.com/"],
-                "tenant": ctx.sandbox.store.tenant_id,
-                "identityProvider": "AAD",
-            },
-            "graph": base,
-            "graphAudience": base,
-            "microsoftGraphResourceId": base,
-            "suffixes": {"keyVaultDns": "vault.azure.net", "storage": "core.windows.net"},
-        }
-    )
+    """The cloud metadata document of the cloud the sandbox presents, in the shape the api-version asks."""
+    cloud = cloud_named(ctx.sandbox.config.cloud)
+    return json_response(metadata(cloud, ctx.base_url, ctx.sandbox.store.tenant_id, ctx.query.get("api-version", "")))

@@ -10,7 +10,9 @@ from typing import Any
 
 from aiohttp import web
 
+from ..api_versions import supported_versions
 from ..arm import ROUTER, ArmError, Ctx, json_response, not_found, page
+from ..store import Store
 from .authorization import authorize
 from .common import group_id, require_group, require_subscription, validate_tags
 
@@ -112,21 +114,54 @@ async def list_locations(ctx: Ctx, sub: str) -> web.Response:
 
 
 # -- provider registration ----------------------------------------------------------------------
-def _provider_states(ctx: Ctx, sub: str) -> dict[str, str]:
-    found = require_subscription(ctx, sub)
-    return ctx.sandbox.store.hidden_for(found["id"]).setdefault(
-        "providers", {ns: "Registered" for ns in PROVIDER_TYPES}
-    )
+# Resource Manager's own namespaces need no registration; the others start Registered unless a scenario
+# or `--unregistered` says otherwise.
+REGISTRATION_FREE = ("Microsoft.Resources", "Microsoft.Authorization")
+REGISTRABLE = {ns.lower() for ns in PROVIDER_TYPES if ns not in REGISTRATION_FREE}
+_REGISTERING = "registering_polls"  # hidden: namespace -> provider reads left before Registered
+
+
+def _provider_states(store: Store, sub_id: str) -> dict[str, str]:
+    return store.hidden_for(sub_id).setdefault("providers", {ns: "Registered" for ns in PROVIDER_TYPES})
+
+
+def _subscription_states(ctx: Ctx, sub: str) -> dict[str, str]:
+    return _provider_states(ctx.sandbox.store, require_subscription(ctx, sub)["id"])
+
+
+def apply_unregistered(store: Store, specs: tuple[str, ...]) -> None:
+    """Mark providers NotRegistered as `--unregistered NAMESPACE[@SUBSCRIPTION]` says: every subscription,
+    or the one named by id or display name. ValueError (a usage error) names an unknown namespace, one
+    that needs no registration, or an unknown subscription."""
+    for spec in specs:
+        namespace, _, wanted = spec.partition("@")
+        canonical = next((ns for ns in PROVIDER_TYPES if ns.lower() == namespace.strip().lower()), None)
+        if canonical is None or canonical in REGISTRATION_FREE:
+            choices = ", ".join(ns for ns in PROVIDER_TYPES if ns not in REGISTRATION_FREE)
+            raise ValueError(f"--unregistered {namespace!r}: not a provider to unregister; choose one of {choices}")
+        subs = [
+            s
+            for s in store.subscriptions.values()
+            if not wanted or wanted.strip().lower() in (s["subscriptionId"].lower(), s["displayName"].lower())
+        ]
+        if not subs:
+            raise ValueError(f"--unregistered {spec!r}: no subscription has the id or display name {wanted!r}")
+        for sub in subs:
+            _provider_states(store, sub["id"])[canonical] = "NotRegistered"
+            store.hidden_for(sub["id"]).get(_REGISTERING, {}).pop(canonical, None)
+    if specs:
+        store.touch()
 
 
 def _provider_body(sub: str, namespace: str, state: str) -> dict[str, Any]:
+    locations = list(LOCATIONS.values())
     return {
         "id": f"/subscriptions/{sub}/providers/{namespace}",
         "namespace": namespace,
         "registrationState": state,
-        "registrationPolicy": "RegistrationRequired",
+        "registrationPolicy": "RegistrationFree" if namespace in REGISTRATION_FREE else "RegistrationRequired",
         "resourceTypes": [
-            {"resourceType": t, "locations": list(LOCATIONS.values()), "apiVersions": []}
+            {"resourceType": t, "locations": locations, "apiVersions": supported_versions(namespace, t)}
             for t in PROVIDER_TYPES.get(namespace, [])
         ],
     }
@@ -139,40 +174,72 @@ def _known_namespace(states: dict[str, str], namespace: str) -> str:
     raise ArmError(404, "InvalidResourceNamespace", f"The resource namespace '{namespace}' is invalid.")
 
 
+def _read_state(ctx: Ctx, sub: str, namespace: str) -> str:
+    """A provider's state as a read shows it: a registration completes after `lro_polls` reads, as a
+    client polling `az provider show` sees Registering turn into Registered."""
+    found = require_subscription(ctx, sub)
+    states = _provider_states(ctx.sandbox.store, found["id"])
+    pending = ctx.sandbox.store.hidden_for(found["id"]).get(_REGISTERING, {})
+    if states[namespace] == "Registering":
+        if pending.get(namespace, 0) > 0:
+            pending[namespace] -= 1
+        else:
+            states[namespace] = "Registered"
+            pending.pop(namespace, None)
+        ctx.sandbox.store.touch()
+    return states[namespace]
+
+
 @ROUTER.route("GET", "/subscriptions/{sub}/providers")
 async def list_providers(ctx: Ctx, sub: str) -> web.Response:
-    states = _provider_states(ctx, sub)
-    return page(ctx, [_provider_body(sub, ns, state) for ns, state in states.items()])
+    states = _subscription_states(ctx, sub)
+    return page(ctx, [_provider_body(sub, ns, _read_state(ctx, sub, ns)) for ns in list(states)])
 
 
 @ROUTER.route("GET", "/subscriptions/{sub}/providers/{namespace}")
 async def get_provider(ctx: Ctx, sub: str, namespace: str) -> web.Response:
-    states = _provider_states(ctx, sub)
-    ns = _known_namespace(states, namespace)
-    return json_response(_provider_body(sub, ns, states[ns]))
+    ns = _known_namespace(_subscription_states(ctx, sub), namespace)
+    return json_response(_provider_body(sub, ns, _read_state(ctx, sub, ns)))
 
 
 @ROUTER.route("POST", "/subscriptions/{sub}/providers/{namespace}/register")
 async def register_provider(ctx: Ctx, sub: str, namespace: str) -> web.Response:
-    states = _provider_states(ctx, sub)
+    """Provider registration: needs `{namespace}/register/action` (Contributor and Owner have it, Reader
+    not); the provider is Registering until read `lro_polls` times, then Registered."""
+    found = require_subscription(ctx, sub)
+    states = _subscription_states(ctx, sub)
     ns = _known_namespace(states, namespace)
-    authorize(ctx, f"/subscriptions/{sub}", f"{ns}/register/action")
-    states[ns] = "Registered"
-    ctx.sandbox.store.touch()
+    authorize(ctx, found["id"], f"{ns}/register/action")
+    if states[ns] != "Registered":
+        states[ns] = "Registering"
+        ctx.sandbox.store.hidden_for(found["id"]).setdefault(_REGISTERING, {})[ns] = ctx.sandbox.config.lro_polls
+        ctx.sandbox.store.touch()
     return json_response(_provider_body(sub, ns, states[ns]))
 
 
 def require_registered(ctx: Ctx, sub: str, namespace: str) -> None:
-    """ARM refuses writes of a provider the subscription has not registered."""
-    states = _provider_states(ctx, sub)
+    """ARM refuses writes of a provider the subscription has not registered (409
+    MissingSubscriptionRegistration, its message and `details` as ARM sends them: azure-mgmt-core's
+    auto-registration reads the namespace from the message's last quoted word)."""
+    states = _subscription_states(ctx, sub)
     ns = _known_namespace(states, namespace)
-    if states[ns] != "Registered":
-        raise ArmError(
-            409,
-            "MissingSubscriptionRegistration",
-            f"The subscription is not registered to use namespace '{ns}'. "
-            "See https://aka.ms/rps-not-found for how to register subscriptions.",
+    state = states[ns]
+    if state == "Registered":
+        return
+    if state == "NotRegistered":
+        message = f"The subscription is not registered to use namespace '{ns}'."
+    else:
+        message = (
+            f"The subscription registration is in '{state}' state. The subscription must be registered to use "
+            f"namespace '{ns}'."
         )
+    message += " See https://aka.ms/rps-not-found for how to register subscriptions."
+    raise ArmError(
+        409,
+        "MissingSubscriptionRegistration",
+        message,
+        details=[{"code": "MissingSubscriptionRegistration", "target": ns, "message": message}],
+    )
 
 
 # -- resource groups ----------------------------------------------------------------------------
