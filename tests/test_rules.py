@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -59,7 +60,8 @@ NAME_RULES: list[tuple[Callable[..., None], str, list[str], list[tuple[Any, tupl
         [
             ("", ("is empty", "GUID like 00000000-")),
             ("not-a-guid", ("'not-a-guid' is not a GUID", "a subscription ID is a GUID")),
-            (SUB + "\n", ("is not a GUID",)),
+            (SUB + "\n", ("contains '\\n' (a control character)",)),
+            (SUB + "x", ("is not a GUID",)),
             ("{" + SUB + "}", ("is not a GUID",)),
             (SUB.replace("-", ""), ("is not a GUID",)),
             (42, ("must be text, not int",)),
@@ -266,12 +268,24 @@ def test_parse_tag_errors(given: str, phrases: tuple[str, ...]) -> None:
     fails("tag", phrases, rules.parse_tag, given)
 
 
-_tag_names = st.text(min_size=1, max_size=40).filter(lambda s: s.strip() and not set(s) & set("<>%&\\?/="))
+_plain = st.characters(exclude_categories=("Cc", "Cf", "Cs", "Zl", "Zp"))
+_tag_names = st.text(_plain, min_size=1, max_size=40).filter(lambda s: s.strip() and not set(s) & set("<>%&\\?/="))
 
 
-@given(_tag_names, st.text(max_size=256))
+@given(_tag_names, st.text(_plain, max_size=256))
 def test_parse_tag_round_trips(name: str, value: str) -> None:
     assert rules.parse_tag(f"{name}={value}") == (name, value)
+
+
+@given(_tag_names, st.text(_plain, max_size=100), st.characters(categories=("Cc", "Cf", "Zl", "Zp")), st.booleans())
+def test_tags_with_control_characters_are_refused(name: str, value: str, char: str, in_name: bool) -> None:
+    if char in "\u200c\u200d":  # joiners are how some scripts and emoji are written
+        return
+    tags = {name + char: value} if in_name else {name: value + char}
+    with pytest.raises(RuleError) as info:
+        rules.tags(tags, "identity.tags")
+    assert info.value.field == "identity.tags"
+    assert repr(char)[1:-1] in info.value.message
 
 
 # -- environment variables --------------------------------------------------------------------
@@ -313,14 +327,15 @@ def test_parse_resource_id() -> None:
 MALFORMED: list[tuple[str, tuple[str, ...]]] = [
     ("", ("is empty",)),
     ("subscriptions/" + SUB, ("does not start with '/'", "expected /subscriptions/{id}, /subscriptions/{id}/")),
-    ("/", ("has an empty segment",)),
-    (RG + "/", ("has an empty segment",)),
+    ("/", ("ends with '/'",)),
+    (RG + "/", ("ends with '/'",)),
     (RG.replace("/resourceGroups", "//resourceGroups"), ("has an empty segment",)),
     ("/tenants/x", ("does not start with /subscriptions/{id}",)),
     ("/subscriptions", ("does not start with /subscriptions/{id}",)),
     ("/subscriptions/prod", ("has 'prod' where the subscription GUID belongs",)),
     (f"/subscriptions/{SUB}/resourceGroups", ("no resource group name after /resourceGroups",)),
-    (f"/subscriptions/{SUB}/resourceGroups/rg.", ("resource group 'rg.' ends with a period", "not ending in a period")),
+    (f"/subscriptions/{SUB}/resourceGroups/rg.", ("'rg.', which ends with a period",)),
+    (f"/subscriptions/{SUB}/resourceGroups/rg!", ("resource group 'rg!' contains '!'", "not ending in a period")),
     (f"/subscriptions/{SUB}/groups/rg", ("has 'groups' where 'resourceGroups' or 'providers' belongs",)),
     (f"{RG}/containerApps/x", ("has 'containerApps' where 'providers' belongs",)),
     (f"{RG}/providers/Microsoft.App/containerApps", ("does not end in /providers/{namespace}/{type}/{name}",)),
@@ -337,16 +352,15 @@ def test_parse_resource_id_errors(value: str, phrases: tuple[str, ...]) -> None:
 
 @pytest.mark.parametrize("value", [APP, VAULT, BLOB, APP.lower(), APP.upper().replace(SUB.upper(), SUB)])
 def test_resource_ids_pass(value: str) -> None:
-    assert rules.resource_id(value, "container_app.id") is None
-    assert rules.scope(value) is None
+    parsed = rules.resource_id(value, "container_app.id")
+    assert parsed.id.lower() == value.lower()
+    assert rules.scope(value) == parsed
 
 
 def test_resource_id_expected_type() -> None:
-    assert rules.resource_id(APP, "app", expected_type="Microsoft.App/containerApps") is None
-    assert rules.resource_id(APP, "app", expected_type="microsoft.app/CONTAINERAPPS") is None
-    assert (
-        rules.resource_id(BLOB, "x", expected_type="Microsoft.Storage/storageAccounts/blobServices/containers") is None
-    )
+    assert rules.resource_id(APP, "app", expected_type="Microsoft.App/containerApps").id == APP
+    assert rules.resource_id(APP, "app", expected_type="microsoft.app/CONTAINERAPPS").name == "maia-runner"
+    assert rules.resource_id(BLOB, "x", expected_type="Microsoft.Storage/storageAccounts/blobServices/containers")
     fails(
         "container_app.id",
         ("is a Microsoft.KeyVault/vaults", "expected the ID of a Microsoft.App/containerApps"),
@@ -372,7 +386,7 @@ def test_resource_id_errors(value: str, phrase: str) -> None:
 
 @pytest.mark.parametrize("value", [f"/subscriptions/{SUB}", RG, f"/Subscriptions/{SUB}/ResourceGroups/RG", VAULT])
 def test_scopes_pass(value: str) -> None:
-    assert rules.scope(value) is None
+    assert rules.scope(value).id.lower() == value.lower()
 
 
 @pytest.mark.parametrize(
@@ -392,7 +406,25 @@ def test_scope_errors(value: str, phrase: str) -> None:
 _segment = st.from_regex(r"[a-z][a-zA-Z0-9-]{0,20}", fullmatch=True)
 
 
-_group_chars = st.characters(categories=("Lu", "Ll", "Lt", "Lm", "Lo", "Nd"), include_characters="_-()")
+# Compatibility forms (fullwidth letters, ligatures, the Kelvin sign) look like other names: refused.
+_group_chars = st.characters(categories=("Lu", "Ll", "Lt", "Lm", "Lo", "Nd"), include_characters="_-()").filter(
+    lambda c: unicodedata.is_normalized("NFKC", c)
+)
+
+
+_LOOK_ALIKES = [
+    c
+    for c in map(chr, range(0x30000))
+    if unicodedata.category(c) in ("Lu", "Ll", "Lt", "Lm", "Lo", "Nd") and not unicodedata.is_normalized("NFKC", c)
+]
+
+
+@given(st.sampled_from(_LOOK_ALIKES))
+def test_look_alike_group_names_are_refused(char: str) -> None:
+    fails("resource group", ("a look-alike of",), rules.resource_group_name, f"rg-{char}")
+    fails("scope", ("a look-alike of",), rules.scope, f"/subscriptions/{SUB}/resourceGroups/rg-{char}")
+
+
 _groups = st.builds(
     str.__add__, st.text(_group_chars | st.just("."), max_size=89), st.text(_group_chars, min_size=1, max_size=1)
 )
@@ -409,7 +441,7 @@ def test_built_ids_parse_back(sub: Any, group: str, namespace: str, kind: str, n
         "type": kind,
         "name": name,
     }
-    assert rules.resource_id(value, "id", expected_type=f"{namespace}/{kind}".upper()) is None
+    assert rules.resource_id(value, "id", expected_type=f"{namespace}/{kind}".upper()).id == value
 
 
 # -- role specs -------------------------------------------------------------------------------
@@ -435,7 +467,7 @@ def test_parse_role_spec(given: str, expected: tuple[str, str | None]) -> None:
         (f"  @{RG}", "role", ("has no role",)),
         ("Reader@", "scope", ("nothing after '@'", "leave out the '@'")),
         ("Reader@kv1", "scope", ("'kv1' does not start with '/'", "/subscriptions/{id}/resourceGroups/{group}")),
-        (f"Reader@{RG}/", "scope", ("has an empty segment",)),
+        (f"Reader@{RG}/", "scope", ("ends with '/'",)),
     ],
 )
 def test_parse_role_spec_errors(given: str, field: str, phrases: tuple[str, ...]) -> None:

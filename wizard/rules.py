@@ -2,19 +2,29 @@
 
 They live here, apart from the gateway, so that every value the admin typed is checked before any
 network call: a bad name is refused with a message saying which field broke which rule, and
-nothing is written to the tenant on bad input. Pure Python, standard library only.
+nothing is written to the tenant on bad input. Pure Python, standard library only (ids are parsed
+by `wizard.azure.ids`, which is too).
 
-Each check returns None when the value is fine and raises RuleError(field, message) when it is not.
+Each check raises RuleError(field, message) when the value breaks a rule. Name checks return None;
+`scope` and `resource_id` return the parsed id (`ArmId`, whose `.id` is the normal form), so that
+callers use the one normalised form. Every text check refuses control characters first (see
+`plain_text`), and every message shows the value with repr(), so a message is safe to print.
 """
 
 from __future__ import annotations
 
 import re
 import string
+import unicodedata
 from collections.abc import Mapping
 from typing import NoReturn
 
+from .azure import ids
+from .azure.ids import ArmId
+from .text import describe, unsafe
+
 __all__ = [
+    "ArmId",
     "RuleError",
     "container_app_name",
     "container_name",
@@ -26,9 +36,11 @@ __all__ = [
     "parse_resource_id",
     "parse_role_spec",
     "parse_tag",
+    "plain_text",
     "resource_group_name",
     "resource_id",
     "role_assignment_name",
+    "role_name",
     "scope",
     "subscription_id",
     "tag_name",
@@ -71,7 +83,6 @@ RESOURCE_SHAPE = "/subscriptions/{id}/resourceGroups/{group}/providers/{namespac
 SCOPE_SHAPE = f"/subscriptions/{{id}}, /subscriptions/{{id}}/resourceGroups/{{group}}, or {RESOURCE_SHAPE}"
 
 _GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
-_NAMESPACE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z0-9]+)+")
 _ASCII_ALNUM = frozenset(string.ascii_letters + string.digits)
 _LOWER_ALNUM = frozenset(string.ascii_lowercase + string.digits)
 _TAG_FORBIDDEN = frozenset("<>%&\\?/")
@@ -92,7 +103,20 @@ def _text(value: object, field: str, rule: str) -> str:
         raise RuleError(field, f"must be text, not {type(value).__name__}: {rule}")
     if not value:
         raise RuleError(field, f"is empty: {rule}")
+    plain_text(value, field)
     return value
+
+
+def plain_text(value: object, field: str) -> None:
+    """Any text the plan holds: refuses a non-string and every character that could act on a
+    terminal instead of being read (C0 controls incl. TAB, CR and LF, DEL, C1, ESC, bidirectional
+    overrides and isolates, zero-width and other invisible format characters, U+2028 and U+2029;
+    see `wizard.text.unsafe`). The error names the first such character, escaped."""
+    if not isinstance(value, str):
+        raise RuleError(field, f"must be text, not {type(value).__name__}")
+    bad = unsafe(value)
+    if bad:
+        _fail(field, value, f"contains {describe(bad[0])}", "plan values hold no control or invisible characters")
 
 
 def _length(value: str, field: str, low: int, high: int, rule: str) -> None:
@@ -133,6 +157,11 @@ def resource_group_name(value: str, field: str = "resource group") -> None:
     for char in value:
         if not (char.isalpha() or char.isdecimal() or char in "_-.()"):
             _fail(field, value, f"contains {char!r}", RESOURCE_GROUP_RULE)
+        plain = unicodedata.normalize("NFKC", char)
+        if plain != char:  # e.g. a fullwidth letter: it looks like another group's name
+            _fail(
+                field, value, f"contains {char!r} (U+{ord(char):04X}), a look-alike of {plain!r}", RESOURCE_GROUP_RULE
+            )
     if value.endswith("."):
         _fail(field, value, "ends with a period", RESOURCE_GROUP_RULE)
 
@@ -204,6 +233,10 @@ def tag_value(value: str, name: str, field: str = "tag value") -> None:
     rule = f"tag values {TAG_VALUE_RULE}"
     if not isinstance(value, str):
         raise RuleError(field, f"the value of tag {_show(name)} must be text, not {type(value).__name__}")
+    if bad := unsafe(value):
+        raise RuleError(
+            field, f"the value of tag {_show(name)} contains {describe(bad[0])}: tag values hold no control characters"
+        )
     if len(value) > 256:
         raise RuleError(field, f"the value of tag {_show(name)} is too long ({len(value)} characters): {rule}")
 
@@ -259,77 +292,87 @@ def env_var_warning(value: str) -> str | None:
 
 
 # -- resource ids and scopes ------------------------------------------------------------------
-def _parse(value: object, field: str, shape: str) -> dict[str, str]:
+def _parse(value: object, field: str, shape: str) -> ArmId:
+    """The id parsed by the one parser (`wizard.azure.ids.parse`), its resource group checked too."""
     text = _text(value, field, f"expected {shape}")
-
-    def bad(problem: str) -> NoReturn:
-        _fail(field, text, problem, f"expected {shape}")
-
-    if not text.startswith("/"):
-        bad("does not start with '/'")
-    parts = text[1:].split("/")
-    if "" in parts:
-        bad("has an empty segment ('//' or a trailing '/')")
-    if parts[0].lower() != "subscriptions" or len(parts) < 2:
-        bad("does not start with /subscriptions/{id}")
-    if not _GUID.fullmatch(parts[1]):
-        bad(f"has {parts[1]!r} where the subscription GUID belongs")
-    found = {"subscription": parts[1]}
-    rest = parts[2:]
-    if rest and rest[0].lower() == "resourcegroups":
-        if len(rest) < 2:
-            bad("has no resource group name after /resourceGroups")
+    try:
+        parsed = ids.parse(text)
+    except ids.InvalidId as err:
+        _fail(field, text, err.problem, f"expected {shape}")
+    if parsed.resource_group is not None:
         try:
-            resource_group_name(rest[1], field)
+            resource_group_name(parsed.resource_group, field)
         except RuleError as err:
             raise RuleError(field, f"resource group {err.message}") from None
-        found["resource_group"] = rest[1]
-        rest = rest[2:]
-    if rest:
-        if rest[0].lower() != "providers":
-            wanted = "'providers'" if "resource_group" in found else "'resourceGroups' or 'providers'"
-            bad(f"has {rest[0]!r} where {wanted} belongs")
-        if len(rest) < 4 or len(rest) % 2:
-            bad("does not end in /providers/{namespace}/{type}/{name}")
-        if not _NAMESPACE.fullmatch(rest[1]):
-            bad(f"has {rest[1]!r} where a provider namespace like Microsoft.App belongs")
-        found["namespace"] = rest[1]
-        found["type"] = "/".join(rest[2::2])
-        found["name"] = "/".join(rest[3::2])
-    return found
+    return parsed
 
 
 def parse_resource_id(value: str) -> dict[str, str]:
     """Split an ARM id into subscription, resource_group, namespace, type and name (absent when not there).
 
     A nested resource follows ARM templates: type 'storageAccounts/blobServices/containers' and
-    name 'sa/default/c'.
+    name 'sa/default/c'. The subscription is in lower case. Raises RuleError("resource id", ...).
     """
-    return _parse(value, "resource id", SCOPE_SHAPE)
+    parsed = _parse(value, "resource id", SCOPE_SHAPE)
+    found = {"subscription": parsed.subscription}
+    if parsed.resource_group is not None:
+        found["resource_group"] = parsed.resource_group
+    if parsed.namespace is not None:
+        found["namespace"] = parsed.namespace
+        found["type"] = "/".join(parsed.types)
+        found["name"] = "/".join(parsed.names)
+    return found
 
 
-def resource_id(value: str, field: str = "resource id", expected_type: str | None = None) -> None:
-    """An ARM resource id in a resource group, optionally of a type like 'Microsoft.App/containerApps'."""
+def resource_id(value: str, field: str = "resource id", expected_type: str | None = None) -> ArmId:
+    """An ARM resource id in a resource group, optionally of a type like 'Microsoft.App/containerApps'.
+
+    Returns the parsed id (`.id` is the normal form); raises RuleError naming `field`.
+    """
     parsed = _parse(value, field, RESOURCE_SHAPE)
-    if "namespace" not in parsed:
-        kind = "a resource group" if "resource_group" in parsed else "a subscription"
+    if parsed.namespace is None:
+        kind = "a resource group" if parsed.resource_group is not None else "a subscription"
         _fail(field, value, f"is {kind}, not a resource", f"expected {RESOURCE_SHAPE}")
-    if "resource_group" not in parsed:
+    if parsed.resource_group is None:
         _fail(field, value, "is not in a resource group", f"expected {RESOURCE_SHAPE}")
-    actual = f"{parsed['namespace']}/{parsed['type']}"
+    actual = parsed.type or ""
     if expected_type is not None and actual.lower() != expected_type.lower():
         _fail(field, value, f"is a {actual}", f"expected the ID of a {expected_type}")
+    return parsed
 
 
-def scope(value: str, field: str = "scope") -> None:
-    """A role assignment scope: a subscription, a resource group, or a resource in a resource group."""
+def scope(value: str, field: str = "scope") -> ArmId:
+    """A role assignment scope: a subscription, a resource group, or a resource in a resource group.
+
+    Returns the parsed scope (`.id` is the normal form, `.subscription` the lower-case GUID that
+    in-subscription rules compare); raises RuleError naming `field`. Source: ARM's scope forms,
+    https://learn.microsoft.com/azure/role-based-access-control/scope-overview
+    """
     parsed = _parse(value, field, SCOPE_SHAPE)
-    if "namespace" in parsed and "resource_group" not in parsed:
+    if parsed.namespace is not None and parsed.resource_group is None:
         _fail(field, value, "is a resource outside any resource group", f"expected {SCOPE_SHAPE}")
+    return parsed
+
+
+# -- roles ------------------------------------------------------------------------------------
+ROLE_RULE = "give a role's name (e.g. 'Key Vault Secrets User') or its role definition GUID"
+
+
+def role_name(value: str, field: str = "role") -> None:
+    """A role as a plan names it: a role's display name or a role definition GUID; not blank, no
+    whitespace at either end (names are matched exactly, ignoring case), no control characters."""
+    value = _text(value, field, ROLE_RULE)
+    if not value.strip():
+        _fail(field, value, "is blank", ROLE_RULE)
+    if value != value.strip():
+        _fail(field, value, "has whitespace at the start or end", ROLE_RULE)
 
 
 def parse_role_spec(value: str) -> tuple[str, str | None]:
-    """The CLI form ROLE[@SCOPE]: a role name or GUID, then an optional scope."""
+    """The CLI form ROLE[@SCOPE]: a role name or GUID, then an optional scope.
+
+    Returns (role, scope in normal form or None); raises RuleError("role" or "scope", ...).
+    """
     role, at, where = value.partition("@")
     role, where = role.strip(), where.strip()
     if not role:
@@ -337,9 +380,9 @@ def parse_role_spec(value: str) -> tuple[str, str | None]:
             "role",
             f"{_show(value)} has no role: write ROLE or ROLE@SCOPE, e.g. 'Reader@/subscriptions/{{id}}'",
         )
+    role_name(role)
     if not at:
         return role, None
     if not where:
         raise RuleError("scope", f"{_show(value)} has nothing after '@': give a scope, or leave out the '@'")
-    scope(where)
-    return role, where
+    return role, scope(where).id

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .azure.errors import GatewayError
-from .azure.gateway import Gateway, allows
+from .azure.gateway import AmbiguousRole, Gateway, allows, match_roles
 from .model import ContainerApp, Identity, Permission, ResourceGroup, RoleAssignment, RoleDefinition, ScopeResource
 from .plan import Plan, RoleRequest
+from .text import for_terminal
 
 RA_WRITE = "Microsoft.Authorization/roleAssignments/write"
 IDENTITY_WRITE = "Microsoft.ManagedIdentity/userAssignedIdentities/write"
@@ -35,6 +36,7 @@ class LiveState:
     group: ResourceGroup | None = None
     identity: Identity | None = None
     roles: list[RoleDefinition | None] = field(default_factory=list)  # one per plan request, None: unknown
+    ambiguous_roles: dict[int, AmbiguousRole] = field(default_factory=dict)  # request index -> roles of that name
     assignments: list[RoleAssignment] = field(default_factory=list)  # of the identity's principal
     app: ContainerApp | None = None
     vaults: dict[str, ScopeResource] = field(default_factory=dict)  # lower-cased id -> vault
@@ -97,10 +99,13 @@ async def read_live(
         vaults(),
         *(permissions(s) for s in scopes.values()),
     )
-    group, (identity, assignments), _roles, found_app, found_vaults = results[:5]
+    group, (identity, assignments), roles, found_app, found_vaults = results[:5]
     live = LiveState(group=group, identity=identity, assignments=assignments, app=found_app)
-    for request in plan.role_assignments:
-        live.roles.append(await gateway.find_role(sub, request.role))
+    for i, request in enumerate(plan.role_assignments):
+        matches = match_roles(roles, request.role)
+        live.roles.append(matches[0] if len(matches) == 1 else None)
+        if len(matches) > 1:
+            live.ambiguous_roles[i] = AmbiguousRole(request.role, matches)
     live.vaults = {v.id.lower(): v for v in found_vaults if v.is_vault}
     for scope, answer in results[5:]:
         if isinstance(answer, str):
@@ -242,7 +247,10 @@ def _role_step(plan: Plan, live: LiveState, i: int, request: RoleRequest, proble
     role = live.roles[i] if i < len(live.roles) else None
     step_id = f"role:{i}"
     if role is None:
-        problems.append(f"role '{request.role}' does not exist in subscription {plan.subscription}")
+        ambiguous = live.ambiguous_roles.get(i)
+        problems.append(
+            str(ambiguous) if ambiguous else f"role '{request.role}' does not exist in subscription {plan.subscription}"
+        )
         return Step(step_id, "role_assignment", "create", f"assign '{request.role}' at {scope}", data={"scope": scope})
     warnings = []
     if privileged(role):
@@ -422,14 +430,15 @@ def render_text(step_plan: StepPlan) -> str:
     """The plan as a diff an admin reads before anything is written."""
     marks = {"create": "+", "update": "~", "unchanged": "="}
     lines = []
+    safe = for_terminal  # every value may hold text from Azure: escape it where it is formatted
     for step in step_plan.steps:
-        lines.append(f"{marks[step.action]} {step.summary}")
-        lines += [f"    {d}" for d in step.details]
-        lines += [f"    ! {w}" for w in step.warnings]
+        lines.append(f"{marks[step.action]} {safe(step.summary)}")
+        lines += [f"    {safe(d)}" for d in step.details]
+        lines += [f"    ! {safe(w)}" for w in step.warnings]
     if step_plan.problems:
         lines.append("")
         lines.append("Cannot apply:")
-        lines += [f"  x {p}" for p in step_plan.problems]
+        lines += [f"  x {safe(p)}" for p in step_plan.problems]
     counts = {a: sum(1 for s in step_plan.steps if s.action == a) for a in marks}
     lines.append("")
     lines.append(f"{counts['create']} to create, {counts['update']} to change, {counts['unchanged']} unchanged.")

@@ -10,6 +10,7 @@ from .azure.gateway import Gateway
 from .model import ContainerApp, Identity, Revision, RoleDefinition, resource_group_of
 from .plan import Plan
 from .steps import CREDENTIAL_OVERRIDES, PRIVILEGED_ROLES, read_live, target_container
+from .text import for_terminal
 
 
 @dataclass(frozen=True)
@@ -208,7 +209,11 @@ async def verify_app(gateway: Gateway, app_id: str, env_var: str, container: str
 
 def render_checks(checks: list[Check]) -> str:
     marks = {"ok": "ok     ", "problem": "PROBLEM", "warning": "warning"}
-    lines = [f"{marks[c.status]}  {c.name}" + (f": {c.detail}" if c.detail else "") for c in checks]
+    # Names and details hold text from Azure (role names, variable values): escaped for the terminal.
+    lines = [
+        f"{marks[c.status]}  {for_terminal(c.name)}" + (f": {for_terminal(c.detail)}" if c.detail else "")
+        for c in checks
+    ]
     problems = sum(1 for c in checks if c.status == "problem")
     warnings = sum(1 for c in checks if c.status == "warning")
     lines.append(f"\n{len(checks) - problems - warnings} ok, {problems} problems, {warnings} warnings.")

@@ -9,6 +9,7 @@ import base64
 import contextlib
 import json
 import logging
+import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -47,6 +48,33 @@ APPS_API = "2026-07-01"
 # A fixed namespace makes role assignment names a pure function of (scope, principal, role):
 # rerunning a plan PUTs the same name, which ARM answers as a no-op.
 ASSIGNMENT_NAMESPACE = uuid.UUID("9c7d4f3e-1d2b-4f5a-8e6c-2b7a9d0c1e5f")
+
+
+_GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+
+
+class AmbiguousRole(LookupError):
+    """A role name that matches several role definitions (a built-in and a custom role may share a
+    name); `matches` holds each."""
+
+    def __init__(self, wanted: str, matches: list[RoleDefinition]) -> None:
+        self.wanted = wanted
+        self.matches = matches
+        listed = "; ".join(f"{r.kind} {r.name!r} {r.id}" for r in matches)
+        super().__init__(
+            f"role {wanted!r} names {len(matches)} roles ({listed}): give the role definition's GUID instead"
+        )
+
+
+def match_roles(roles: list[RoleDefinition], name_or_guid: str) -> list[RoleDefinition]:
+    """The roles a plan's `role` names. A GUID means the role definition id (the last segment of the
+    definition's id) and nothing else, even when a custom role is *named* like a GUID; any other
+    text matches roles' names ignoring case (ARM treats role names case-insensitively, and a custom
+    role may take a built-in role's name, so the list can hold several)."""
+    wanted = name_or_guid.strip().lower()
+    if _GUID.fullmatch(wanted):
+        return [r for r in roles if r.guid == wanted]
+    return [r for r in roles if r.name.lower() == wanted]
 
 
 def assignment_name(scope: str, principal_id: str, role_guid: str) -> str:
@@ -180,11 +208,12 @@ class Gateway:
         return self._role_cache[key]
 
     async def find_role(self, subscription: str, name_or_guid: str) -> RoleDefinition | None:
-        wanted = name_or_guid.strip().lower()
-        for role in await self.role_definitions(subscription):
-            if role.guid == wanted or role.name.lower() == wanted:
-                return role
-        return None
+        """The one role a plan's `role` means (see `match_roles`), or None when there is none.
+        Raises AmbiguousRole when a name matches several roles."""
+        matches = match_roles(await self.role_definitions(subscription), name_or_guid)
+        if len(matches) > 1:
+            raise AmbiguousRole(name_or_guid, matches)
+        return matches[0] if matches else None
 
     async def role_assignments(self, subscription: str, principal_id: str) -> list[RoleAssignment]:
         ops = self._client("authorization", subscription).role_assignments
