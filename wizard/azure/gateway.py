@@ -482,6 +482,7 @@ def _app(raw: dict[str, Any]) -> ContainerApp:
         configuration=dict(config),
         tags=dict(raw.get("tags") or {}),
         workload_profile=props.get("workloadProfileName"),
+        raw=raw,
     )
 
 
