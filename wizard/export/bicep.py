@@ -138,7 +138,14 @@ def bicep_files(step_plan: StepPlan) -> dict[str, str]:
         "output identityClientId string = identity.properties.clientId",
         "output identityPrincipalId string = identity.properties.principalId",
     ]
-    return {MAIN: "\n".join(out) + "\n", **dict(sorted(modules.items()))}
+    files = {MAIN: "\n".join(out) + "\n", **dict(sorted(modules.items()))}
+    return {path: _ended_comments(text) for path, text in files.items()}
+
+
+def _ended_comments(text: str) -> str:
+    """A comment line ending in a backslash gets a space after it: some Bicep tools (tree-sitter-bicep)
+    read such a backslash as joining the next line to the comment."""
+    return "\n".join(line + " " if line.lstrip().startswith("//") and line.endswith("\\") else line for line in text.split("\n"))
 
 
 def _secure_param(name: str, param: str) -> list[str]:

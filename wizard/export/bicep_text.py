@@ -15,10 +15,15 @@ class Expr(str):
 
 
 def bicep_str(text: str) -> str:
-    """A single-quoted Bicep string: \\ ' and ${ escaped, control characters as escapes."""
+    """A single-quoted Bicep string: \\ ' and ${ escaped, control characters as escapes.
+
+    A backslash right before the closing quote is written \\u{5C}: some Bicep tools (pycep-parser)
+    read an escaped backslash there as an escaped quote."""
     out = []
     for i, char in enumerate(text):
-        if char == "\\":
+        if char == "\\" and i == len(text) - 1:
+            out.append("\\u{5C}")
+        elif char == "\\":
             out.append("\\\\")
         elif char == "'":
             out.append("\\'")
