@@ -3,7 +3,7 @@
 It reads its command line the way az does, then does what az would do against the Resource Manager
 endpoint in AZ_STANDIN_ARM (the sandbox), signed in through the sandbox's managed-identity endpoint
 (IDENTITY_ENDPOINT / IDENTITY_HEADER), trusting AZ_STANDIN_CA. Every parsed call is appended to
-AZ_STANDIN_LOG as one JSON line: {"command": [...], "args": {...}}.
+AZ_STANDIN_LOG as one JSON line: {"argv": [as given], "command": [...], "args": {as parsed}}.
 
 How az reads a command line, and so how this does (azure-cli and knack, looked up in their sources):
 - before parsing, every argument whose text (or, for `NAME=TEXT`, the part after the first '=')
@@ -253,7 +253,7 @@ def main(argv: list[str]) -> int:
         ns = parser(command).parse_args(rest_args)
         if os.environ.get("AZ_STANDIN_LOG"):
             with open(os.environ["AZ_STANDIN_LOG"], "a", encoding="utf-8") as log:
-                log.write(json.dumps({"command": list(command), "args": vars(ns)}) + "\n")
+                log.write(json.dumps({"argv": argv, "command": list(command), "args": vars(ns)}) + "\n")
         sys.stdout.write(output(COMMANDS[command](ns), ns))
         return 0
     except AzError as err:

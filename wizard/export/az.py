@@ -127,7 +127,7 @@ def _identity_section(step_plan: StepPlan) -> list[str]:
         out += ["  :  # the plan names no tags: the identity is used as it is"]
     out += [
         'elif [ "$?" -eq 3 ]; then',
-        '  arm_get "$GROUP_URL" id >/dev/null || fail "resource group' + f" {one_line(spec.resource_group)}" + ' cannot be read"',
+        '  arm_get "$GROUP_URL" id >/dev/null || fail "the identity\'s resource group ($GROUP_URL) cannot be read"',
         '  arm_body "$GROUP_URL" identity-new',
         '  az rest --method=put --url="$IDENTITY_URL" --body="@$WORK/identity-new.json" --output=none',
         '  say "created $IDENTITY_ID"',
@@ -247,7 +247,7 @@ def _app_section(step_plan: StepPlan) -> list[str]:
         "fi",
         "linked || fail \"$IDENTITY_ID is not linked to $APP_ID after the update\"",
         '[ "$(arm_get "$APP_URL" "@$WORK/env-held.jmespath" json)" = true ] ||',
-        f'  fail "the variable {one_line(target.env_var)} of container $CONTAINER does not hold the client ID after the update"',
+        '  fail "the plan\'s variable of container $CONTAINER does not hold the client ID after the update"',
         'say "$APP_ID: linked, and its container $CONTAINER holds the client ID (revision $(arm_get "$APP_URL" properties.latestRevisionName))"',
     ]
     return out
