@@ -55,8 +55,6 @@ def run_script(
         "TMPDIR": str(tmp_path),
         **(env or {}),
     }
-    result = subprocess.run(
-        ["bash", str(file)], capture_output=True, text=True, env=full_env, check=False, timeout=300
-    )
+    result = subprocess.run(["bash", str(file)], capture_output=True, text=True, env=full_env, check=False, timeout=300)
     calls = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
     return ScriptRun(result, calls)

@@ -142,6 +142,7 @@ def test_a_script_exported_after_apply_does_the_whole_job_on_another_tenant(
 def test_tags_are_merged_at_run_time(demo: RunningSandbox, tmp_path: Path) -> None:
     plan = runner_plan(demo, tags={"owner": "data", "cost": "42"})
     script = script_for(demo, plan)
+
     async def someone_tags() -> None:
         async with gateway(demo) as gw:
             await gw.create_identity(plan.subscription, "rg-runner", plan.identity.name, "westeurope",
@@ -231,7 +232,9 @@ def test_every_value_reaches_azure_intact_and_adds_no_option(
 def test_hostile_text_in_every_field_stays_text(demo: RunningSandbox, tmp_path: Path) -> None:
     i = ids(demo)
     tags = {"--resource-group": "rg-other", "a=b": "c=d", "x": "$(touch pwned) `touch pwned2` '\"\n\\", "-n": "\x00"}
-    plan = Plan(i["sub"], IdentitySpec("rg-runner", "id-hostile", tags=tags), [], AppTarget(i["app"], "runner", "--image"))
+    plan = Plan(
+        i["sub"], IdentitySpec("rg-runner", "id-hostile", tags=tags), [], AppTarget(i["app"], "runner", "--image")
+    )
     run = run_script(script_for(demo, plan), demo, tmp_path)
     assert run.ok, run.result.stderr
     assert snapshot(demo, plan.identity_id)["tags"] == tags
@@ -239,4 +242,3 @@ def test_hostile_text_in_every_field_stays_text(demo: RunningSandbox, tmp_path: 
     runner = snapshot(demo, i["app"])["properties"]["template"]["containers"][0]
     assert runner["image"] == "maiaaihybrid.azurecr.io/maia/runner:2.14.0"
     assert {"name": "--image", "value": snapshot(demo, plan.identity_id)["properties"]["clientId"]} in runner["env"]
-

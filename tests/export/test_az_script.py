@@ -120,7 +120,11 @@ def test_plan_text_is_only_in_heredocs_and_comments(tags: dict[str, str], env_va
 
 
 @settings(max_examples=50, deadline=None)
-@given(value=st.recursive(st.none() | st.booleans() | st.integers() | TEXT, lambda c: st.lists(c) | st.dictionaries(TEXT, c)))
+@given(
+    value=st.recursive(
+        st.none() | st.booleans() | st.integers() | TEXT, lambda c: st.lists(c) | st.dictionaries(TEXT, c)
+    )
+)
 def test_a_jmespath_literal_holds_any_value_and_no_placeholder_mark(value: object) -> None:
     literal = jp_literal(value)
     assert jmespath.search(literal, None) == value
@@ -129,13 +133,22 @@ def test_a_jmespath_literal_holds_any_value_and_no_placeholder_mark(value: objec
 
 def test_the_scripts_arm_guid_is_pythons(tmp_path: Path) -> None:
     script = render_az(fresh())
-    cases = [["asdf"], ["foo", "bar", "baz"], [f"/subscriptions/{SUB}/resourcegroups/rg-é(1)", "p", "r"], ["-", "@x", "$(y)"]]
+    cases = [
+        ["asdf"],
+        ["foo", "bar", "baz"],
+        [f"/subscriptions/{SUB}/resourcegroups/rg-é(1)", "p", "r"],
+        ["-", "@x", "$(y)"],
+    ]
     body = "".join(f"arm_guid {' '.join(shlex.quote(a) for a in c)}\n" for c in cases)
     assert run_functions(script, body, tmp_path).split() == [arm_guid(*c) for c in cases]
 
 
 @settings(max_examples=10, deadline=None)
-@given(parts=st.lists(st.text(st.characters(exclude_categories=("Cs", "Cc")), min_size=1, max_size=20), min_size=1, max_size=3))
+@given(
+    parts=st.lists(
+        st.text(st.characters(exclude_categories=("Cs", "Cc")), min_size=1, max_size=20), min_size=1, max_size=3
+    )
+)
 def test_the_scripts_arm_guid_matches_for_any_text(parts: list[str], tmp_path_factory: pytest.TempPathFactory) -> None:
     script = render_az(fresh())
     quoted = " ".join(shlex.quote(p) for p in parts)

@@ -125,7 +125,9 @@ def test_bicep_declares_identity_role_modules_and_the_whole_app(tmp_path: Path) 
         "modules/role-assignment-resource-group.bicep",
     ]
     assert "targetScope = 'resourceGroup'" in text
-    assert f"az deployment group create --subscription {SUB} --resource-group rg-runner --template-file main.bicep" in text
+    assert (
+        f"az deployment group create --subscription {SUB} --resource-group rg-runner --template-file main.bicep" in text
+    )
 
     identity = parsed[MAIN]["resources"]["identity"]
     assert identity["type"] == "Microsoft.ManagedIdentity/userAssignedIdentities"
@@ -141,11 +143,14 @@ def test_bicep_declares_identity_role_modules_and_the_whole_app(tmp_path: Path) 
     group = modules["role_Storage_Blob_Data_Reader"]["config"]
     assert group["params"]["scopeKey"] == f"{RG}/rg-runner".lower()
     vault_module = files["modules/role-assignment-Microsoft-KeyVault-vaults.bicep"]
-    assert "resource target 'Microsoft.KeyVault/vaults@2023-07-01' existing = {\n  name: resourceName\n}" in vault_module
+    assert (
+        "resource target 'Microsoft.KeyVault/vaults@2023-07-01' existing = {\n  name: resourceName\n}" in vault_module
+    )
     assert "  scope: target\n" in vault_module and NAME_EXPRESSION in vault_module
     assert "principalType: 'ServicePrincipal'" in vault_module
-    assert "roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleDefinitionGuid)" in (
-        vault_module
+    assert (
+        "roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleDefinitionGuid)"
+        in (vault_module)
     )
     group_module = files["modules/role-assignment-resource-group.bicep"]
     assert "scope:" not in group_module and NAME_EXPRESSION in group_module
@@ -157,7 +162,13 @@ def test_bicep_declares_identity_role_modules_and_the_whole_app(tmp_path: Path) 
     assert app_decl["properties"]["environmentId"] == ENV_ID
     assert app_decl["properties"]["workloadProfileName"] == "Consumption"
     runner, shipper = app_decl["properties"]["template"]["containers"]
-    assert [e["name"] for e in runner["env"]] == ["AGENT_ID", "AGENT_TOKEN", "HTTP_PROXY", "GREETING", "AZURE_CLIENT_ID"]
+    assert [e["name"] for e in runner["env"]] == [
+        "AGENT_ID",
+        "AGENT_TOKEN",
+        "HTTP_PROXY",
+        "GREETING",
+        "AZURE_CLIENT_ID",
+    ]
     assert "              name: 'AZURE_CLIENT_ID'\n              value: identity.properties.clientId\n" in app_text
     assert "cpu: json('1.0')" in app_text and "cpu: json('0.25')" in app_text
     assert shipper["args"] == ["--verbose", "--retries=-1"]
@@ -281,7 +292,7 @@ def test_bicep_escapes_quotes_backslashes_and_interpolation() -> None:
 TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(tags=st.dictionaries(TEXT.filter(lambda k: k.strip() != ""), TEXT, min_size=1, max_size=4), value=TEXT)
 def test_any_tag_or_variable_text_parses_back_to_itself(tags: dict[str, str], value: str) -> None:
     current = containers()
@@ -324,7 +335,10 @@ def test_an_app_in_another_resource_group_is_a_module_deployed_there(tmp_path: P
     parsed = check_files(files, tmp_path)
     module = parsed[MAIN]["modules"]["app"]
     assert module["detail"]["path"] == "modules/container-app.bicep"
-    assert module["config"]["scope"]["function"]["parameters"] == {"resource_group_name": "rg-apps", "subscription_id": SUB}
+    assert module["config"]["scope"]["function"]["parameters"] == {
+        "resource_group_name": "rg-apps",
+        "subscription_id": SUB,
+    }
     main_block = block(files[MAIN], "module app ")
     assert "identityId: identity.id" in main_block and "clientId: identity.properties.clientId" in main_block
     assert "secret_agent_token: secret_agent_token" in main_block

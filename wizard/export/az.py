@@ -75,11 +75,15 @@ def render_az(step_plan: StepPlan, connection: Connection | None = None) -> str:
         "# --- where: the az CLI must be signed in to the cloud this script was made for",
         "ACTIVE_ARM=$(az cloud show --query=endpoints.resourceManager --output=tsv)",
         'if [ "$(lower "${ACTIVE_ARM%/}")" != "$ARM_ENDPOINT" ]; then',
-        '  fail "az is set to the Resource Manager at $ACTIVE_ARM, but this script is for $ARM_CLOUD ($ARM_ENDPOINT):' + _cloud_hint(connection) + '"',
+        '  fail "az is set to the Resource Manager at $ACTIVE_ARM, but this script is for $ARM_CLOUD ($ARM_ENDPOINT):'
+        + _cloud_hint(connection)
+        + '"',
         "fi",
     ]
     if any(role_of(s) for s in roles):
-        out += ['sha1_hex </dev/null >/dev/null || fail "no SHA-1 tool: install sha1sum (coreutils), shasum or openssl"']
+        out += [
+            'sha1_hex </dev/null >/dev/null || fail "no SHA-1 tool: install sha1sum (coreutils), shasum or openssl"'
+        ]
     out += ["", *_identity_section(step_plan)]
     if roles:
         out += ["", *_roles_section(step_plan)]
@@ -221,7 +225,7 @@ def _app_section(step_plan: StepPlan) -> list[str]:
         [
             "identity: {",
             "  type: (contains(identity.type || '', 'SystemAssigned') && 'SystemAssigned,UserAssigned') || 'UserAssigned',",
-            f"  userAssignedIdentities: merge(identity.userAssignedIdentities || `{{}}`, {jp_literal({app_link_key(plan.identity_id): {}})})",
+            f"  userAssignedIdentities: merge(identity.userAssignedIdentities || `{{}}`, {jp_literal({plan.identity_id: {}})})",
             "}",
         ],
     )
@@ -241,20 +245,17 @@ def _app_section(step_plan: StepPlan) -> list[str]:
         '[ "$(arm_get "$APP_URL" "@$WORK/env-held.jmespath" json)" = true ] || PARTS+=(env)',
         'if [ "${#PARTS[@]}" -gt 0 ]; then',
         '  patch_body "${PARTS[@]}"',
-        '  az resource patch --ids="$APP_ID" --api-version=' + APPS_API
+        '  az resource patch --ids="$APP_ID" --api-version='
+        + APPS_API
         + ' --is-full-object --properties="@$WORK/app-patch.json" --output=none',
         '  say "updated $APP_ID: ${PARTS[*]}"',
         "fi",
-        "linked || fail \"$IDENTITY_ID is not linked to $APP_ID after the update\"",
+        'linked || fail "$IDENTITY_ID is not linked to $APP_ID after the update"',
         '[ "$(arm_get "$APP_URL" "@$WORK/env-held.jmespath" json)" = true ] ||',
         '  fail "the plan\'s variable of container $CONTAINER does not hold the client ID after the update"',
         'say "$APP_ID: linked, and its container $CONTAINER holds the client ID (revision $(arm_get "$APP_URL" properties.latestRevisionName))"',
     ]
     return out
-
-
-def app_link_key(identity_id: str) -> str:
-    return identity_id
 
 
 # -- helpers --------------------------------------------------------------------------------------

@@ -145,7 +145,9 @@ def bicep_files(step_plan: StepPlan) -> dict[str, str]:
 def _ended_comments(text: str) -> str:
     """A comment line ending in a backslash gets a space after it: some Bicep tools (tree-sitter-bicep)
     read such a backslash as joining the next line to the comment."""
-    return "\n".join(line + " " if line.lstrip().startswith("//") and line.endswith("\\") else line for line in text.split("\n"))
+    return "\n".join(
+        line + " " if line.lstrip().startswith("//") and line.endswith("\\") else line for line in text.split("\n")
+    )
 
 
 def _secure_param(name: str, param: str) -> list[str]:
@@ -195,7 +197,9 @@ def _role_module(step_plan: StepPlan, step: Step, count: int, symbols: Symbols, 
     if held is not None:
         # Declared under its live name: another name would collide with it (RoleAssignmentExists).
         params["existingName"] = held.name
-        lines.append(f"// assigned already as {one_line(held.name)}: declared under that name, so deploying it changes nothing")
+        lines.append(
+            f"// assigned already as {one_line(held.name)}: declared under that name, so deploying it changes nothing"
+        )
     symbol = symbols.new(f"role_{role.name}")
     call = {"name": f"runner-identity-role-{count}", "scope": Expr(call_scope), "params": params}
     lines.append(f"module {symbol} {bicep_str(path)} = {bicep_value(call)}")
@@ -229,11 +233,15 @@ def _assignment(scope_line: str | None, *, name_param: str = "existingName") -> 
     if scope_line:
         body["scope"] = Expr(scope_line)
     body["properties"] = {
-        "roleDefinitionId": Expr("subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleDefinitionGuid)"),
+        "roleDefinitionId": Expr(
+            "subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleDefinitionGuid)"
+        ),
         "principalId": Expr("principalId"),
         "principalType": "ServicePrincipal",
     }
-    return [f"resource assignment 'Microsoft.Authorization/roleAssignments@{ROLE_ASSIGNMENT_API}' = {bicep_value(body)}"]
+    return [
+        f"resource assignment 'Microsoft.Authorization/roleAssignments@{ROLE_ASSIGNMENT_API}' = {bicep_value(body)}"
+    ]
 
 
 def _module_head(target_scope: str, what: str, extra: tuple[tuple[str, str], ...] = ()) -> list[str]:
@@ -254,13 +262,17 @@ def _module_head(target_scope: str, what: str, extra: tuple[tuple[str, str], ...
 
 def _subscription_module(modules: dict[str, str]) -> str:
     path = "modules/role-assignment-subscription.bicep"
-    modules[path] = "\n".join([*_module_head("subscription", "the subscription it is deployed to"), *_assignment(None)]) + "\n"
+    modules[path] = (
+        "\n".join([*_module_head("subscription", "the subscription it is deployed to"), *_assignment(None)]) + "\n"
+    )
     return path
 
 
 def _group_module(modules: dict[str, str]) -> str:
     path = "modules/role-assignment-resource-group.bicep"
-    modules[path] = "\n".join([*_module_head("resourceGroup", "the resource group it is deployed to"), *_assignment(None)]) + "\n"
+    modules[path] = (
+        "\n".join([*_module_head("resourceGroup", "the resource group it is deployed to"), *_assignment(None)]) + "\n"
+    )
     return path
 
 
@@ -370,7 +382,9 @@ def _app_section(
         "scope": Expr(f"resourceGroup({bicep_str(app.subscription)}, {bicep_str(app.resource_group)})"),
         "params": call_params,
     }
-    notes.append(f"// {one_line(app.name)} is in resource group {one_line(app.resource_group)}: a module deployed there.")
+    notes.append(
+        f"// {one_line(app.name)} is in resource group {one_line(app.resource_group)}: a module deployed there."
+    )
     return [f"module app {bicep_str(path)} = {bicep_value(call)}"], params, notes
 
 
