@@ -257,7 +257,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         return plan
 
     async def run(gateway: Any, _session: Any) -> int:
-        from .export import render_az, render_bicep
+        from .export import export_text, write_export
         from .steps import build_steps, read_live
 
         step_plan = build_steps(plan, await read_live(gateway, plan))
@@ -265,12 +265,11 @@ def cmd_export(args: argparse.Namespace) -> int:
             for problem in step_plan.problems:
                 print(f"  x {problem}", file=sys.stderr)
             return EXIT_FAILED
-        text = render_az(step_plan) if args.format == "az" else render_bicep(step_plan)
         if args.out:
-            args.out.write_text(text, encoding="utf-8")
-            print(f"Wrote {args.out}", file=sys.stderr)
+            for path in write_export(step_plan, args.format, args.out, gateway.connection):
+                print(f"Wrote {path}", file=sys.stderr)
         else:
-            sys.stdout.write(text)
+            sys.stdout.write(export_text(step_plan, args.format, gateway.connection))
         return EXIT_OK
 
     return _run(args, run)

@@ -138,6 +138,9 @@ class ContainerApp:
     configuration: dict[str, Any] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     workload_profile: str | None = None
+    # The whole app as ARM returned it (no secret values: a GET has none): what the Bicep export
+    # declares, so fields no other field here names (kind, extendedLocation, ...) are kept.
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def environment_name(self) -> str:

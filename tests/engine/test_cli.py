@@ -143,7 +143,7 @@ def test_export_az_and_bicep(capsys: pytest.CaptureFixture[str], tmp_path: Path)
     assert main([*plan_args("--out", "plan.toml", "--offline")]) == 0
     assert main(["export", "plan.toml", "--format", "az", "--out", "setup.sh", "--sandbox"]) == 0
     script = (tmp_path / "setup.sh").read_text()
-    assert "--assignee-principal-type ServicePrincipal" in script
+    assert "\"principalType\":\"ServicePrincipal\"" in script
     assert main(["export", "plan.toml", "--format", "bicep", "--out", "setup.bicep", "--sandbox"]) == 0
     bicep = (tmp_path / "setup.bicep").read_text()
     assert "Microsoft.ManagedIdentity/userAssignedIdentities" in bicep

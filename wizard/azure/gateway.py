@@ -10,10 +10,10 @@ import contextlib
 import json
 import logging
 import re
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
+from ..arm_guid import role_assignment_name
 from ..model import (
     ARM_TYPE_CONTAINER_APP,
     ARM_TYPE_STORAGE,
@@ -45,9 +45,6 @@ STORAGE_API = "2023-05-01"
 PERMISSIONS_API = "2022-04-01"
 GROUPS_API = "2025-04-01"
 APPS_API = "2026-07-01"
-# A fixed namespace makes role assignment names a pure function of (scope, principal, role):
-# rerunning a plan PUTs the same name, which ARM answers as a no-op.
-ASSIGNMENT_NAMESPACE = uuid.UUID("9c7d4f3e-1d2b-4f5a-8e6c-2b7a9d0c1e5f")
 
 
 _GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
@@ -78,7 +75,12 @@ def match_roles(roles: list[RoleDefinition], name_or_guid: str) -> list[RoleDefi
 
 
 def assignment_name(scope: str, principal_id: str, role_guid: str) -> str:
-    return str(uuid.uuid5(ASSIGNMENT_NAMESPACE, f"{scope}|{principal_id}|{role_guid}".lower()))
+    """A role assignment's deterministic name: ARM's guid() of the lower-cased scope, principal and role.
+
+    The same name the exported az script and Bicep give it (see wizard.arm_guid), so a rerun, or an
+    apply after a deployment, PUTs the same name, which ARM answers as a no-op.
+    """
+    return role_assignment_name(scope, principal_id, role_guid)
 
 
 def role_guid_of(role_definition_id: str) -> str:
@@ -509,6 +511,7 @@ def _app(raw: dict[str, Any]) -> ContainerApp:
         configuration=dict(config),
         tags=dict(raw.get("tags") or {}),
         workload_profile=props.get("workloadProfileName"),
+        raw=raw,
     )
 
 
