@@ -25,8 +25,8 @@ from typing import Any
 from .apply import fresh_revision_suffix, public_var
 from .azure.errors import GatewayError
 from .azure.gateway import Gateway
-from .journal import Journal, Run, read_run, runs_in
-from .model import ContainerApp, Identity, RoleAssignment, resource_group_of, subscription_of
+from .journal import Journal, Run, journals_dir, read_run, runs_in
+from .model import ContainerApp, Identity, Revision, RoleAssignment, resource_group_of, subscription_of
 from .plan import Plan
 from .rules import RuleError
 from .steps import _short as short_scope
@@ -83,9 +83,38 @@ class RunWrites:
     def principal(self) -> str | None:
         return self.principal_id or next((r.principal_id for r in self.roles.values() if r.principal_id), None)
 
-    def uses(self, identity_id: str) -> bool:
-        """Whether the run's plan is about this identity."""
-        return self.plan is not None and self.plan.identity_id.lower() == identity_id.lower()
+    def uses(self, identity_id: str, live: Identity | None) -> bool:
+        """Whether the run's plan is about this identity, and about this incarnation of it (`live`,
+        when it exists): one deleted and created again under the same name (or a sandbox session's
+        namesake) has another principal, and another run's writes to the old one are gone with it."""
+        if self.plan is None or self.plan.identity_id.lower() != identity_id.lower():
+            return False
+        if live is None:
+            return True
+        if self.principal:
+            return self.principal.lower() == live.principal_id.lower()
+        if self.app and self.app.value:
+            return self.app.value.lower() == live.client_id.lower()
+        return True
+
+    def holds_app(self, raw: dict[str, Any] | None) -> bool:
+        """Whether what this run put on its app is there now: its identity linked (the same principal)
+        or its client ID in its variable."""
+        if raw is None or not self.identity_id:
+            return False
+        linked = {
+            k.lower(): v or {} for k, v in ((raw.get("identity") or {}).get("userAssignedIdentities") or {}).items()
+        }
+        entry = linked.get(self.identity_id.lower())
+        if entry is not None and (
+            not self.principal or str(entry.get("principalId", "")).lower() == self.principal.lower()
+        ):
+            return True
+        if self.app is None:
+            return False
+        env = _container_env(raw, str(self.app.pre_image.get("container"))) or []
+        current = next((v for v in env if v.get("name") == self.app.pre_image.get("env_var")), None)
+        return current is not None and current.get("value") == self.app.value
 
 
 def plan_of(run: Run) -> Plan | None:
@@ -166,6 +195,7 @@ class RollbackLive:
     assignments: list[RoleAssignment] = field(default_factory=list)  # of the run's principal
     apps: list[ContainerApp] = field(default_factory=list)  # in the identity's and the app's subscriptions
     identities: list[Identity] = field(default_factory=list)  # read only to check a value to restore
+    revisions: list[Revision] = field(default_factory=list)  # the app's, when several can be active
     role_names: dict[str, str] = field(default_factory=dict)  # role GUID -> name
     others: list[Run] = field(default_factory=list)  # the other runs journaled beside this one
     unknown: list[str] = field(default_factory=list)  # what could not be read: nothing is deleted blind
@@ -174,14 +204,26 @@ class RollbackLive:
 async def read_live(gateway: Gateway, run: Run, journals: Path | None = None) -> RollbackLive:
     """Read everything the rollback of `run` depends on, concurrently where it can.
 
-    `journals` is the folder to look for other runs in (default: the run's own folder).
+    `journals` is a folder to look for other runs in besides the state dir (default: the run's own).
     Raises GatewayError when the run's own app or identity cannot be read."""
     writes = run_writes(run)
     live = RollbackLive()
-    folder = journals or run.path.parent
-    live.others = [r for r in runs_in(folder) if r.path.resolve() != run.path.resolve()]
+    # This machine's runs: beside this journal, and in the state dir where runs go by default.
+    folders = {p.resolve() for p in (journals or run.path.parent, journals_dir()) if p.is_dir()}
+    found = {r.path.resolve(): r for folder in sorted(folders) for r in runs_in(folder)}
+    found.pop(run.path.resolve(), None)
+    live.others = sorted(found.values(), key=lambda r: (r.started, r.path.name))
     app_id, identity_id = writes.app_id, writes.identity_id
-    subs = sorted({subscription_of(x) for x in (app_id, identity_id) if x})
+
+    async def subscriptions() -> set[str]:
+        # An identity can be linked to an app in any subscription of its tenant: look in all you can see.
+        try:
+            return {s.id for s in await gateway.subscriptions()}
+        except GatewayError as err:
+            live.unknown.append(f"the subscriptions cannot be listed ({err.code})")
+            return set()
+
+    subs = sorted({subscription_of(x) for x in (app_id, identity_id) if x} | await subscriptions())
 
     async def identity() -> Identity | None:
         if not identity_id:
@@ -204,6 +246,10 @@ async def read_live(gateway: Gateway, run: Run, journals: Path | None = None) ->
     live.identity = found_identity
     live.apps = [a for apps in app_lists for a in apps]
 
+    mode = ((live.app_raw or {}).get("properties") or {}).get("configuration", {}).get("activeRevisionsMode")
+    if app_id and live.app_raw is not None and str(mode or "Single").lower() != "single":
+        # Older revisions stay active beside the new one: each may still run with the identity.
+        live.revisions = await gateway.revisions(app_id)
     principal = writes.principal or (found_identity.principal_id if found_identity else None)
     if principal:
         scopes = {subscription_of(r.scope) for r in writes.roles.values()} | {subscription_of(identity_id or "")}
@@ -277,7 +323,7 @@ def build_rollback(run: Run, live: RollbackLive) -> RollbackPlan:
     identity, each kept instead when something else uses it."""
     writes = run_writes(run)
     others = [run_writes(o) for o in live.others]
-    problems = _order_problems(writes, others)
+    problems = _order_problems(writes, others, live.app_raw)
     steps = _app_steps(writes, live) if writes.app else []
     after = [s.key for s in steps if s.writes]  # the app lets go of the identity before it goes
     users, runs = _identity_users(writes, live, others, steps)
@@ -290,9 +336,10 @@ def _name(resource_id: str) -> str:
     return resource_id.rstrip("/").rsplit("/", 1)[-1]
 
 
-def _order_problems(writes: RunWrites, others: list[RunWrites]) -> list[str]:
+def _order_problems(writes: RunWrites, others: list[RunWrites], raw: dict[str, Any] | None) -> list[str]:
     """A later run on the same app that is still in force was built on this run's result: undoing
-    this one first would restore a value (or delete an identity) the later one's rollback needs."""
+    this one first would restore a value (or delete an identity) the later one's rollback needs.
+    In force: not rolled back, and what it put on the app is there now."""
     app_id = writes.app_id
     if not app_id:
         return []
@@ -303,6 +350,8 @@ def _order_problems(writes: RunWrites, others: list[RunWrites]) -> list[str]:
         if (other.started, other.path.name) <= (run.started, run.path.name):
             continue
         if (theirs.app_id or "").lower() != app_id.lower() or not in_force(other, ("env", "link")):
+            continue
+        if not theirs.holds_app(raw):
             continue
         problems.append(
             f"a later run on {_name(app_id)} is in force: {other.path}. "
@@ -353,7 +402,7 @@ def _app_steps(writes: RunWrites, live: RollbackLive) -> list[RollbackStep]:
         else:
             why = f"{var} was changed after this run (it holds {_shown(current)}): left as it is"
             steps.append(keep("env", app.target, f"{var} on container {container} of {name}", why))
-    link = _link_step(writes, raw, container, var if restoring else None)
+    link = _link_step(writes, raw, live.revisions, container, var if restoring else None)
     if link is not None:
         steps.append(link)
     return steps
@@ -419,8 +468,15 @@ def _value_warnings(
     return []
 
 
-def _app_uses(raw: dict[str, Any], identity_id: str, client_id: str | None, skip: tuple[str, str] | None) -> list[str]:
-    """What on the app itself names the identity: registries, Key Vault secrets, variables."""
+def _app_uses(
+    raw: dict[str, Any],
+    revisions: list[Revision],
+    identity_id: str,
+    client_id: str | None,
+    skip: tuple[str, str] | None,
+) -> list[str]:
+    """What on the app itself uses the identity: registries, Key Vault secrets, variables, and (with
+    several active revisions) an active revision whose containers still carry its client ID."""
     config = (raw.get("properties") or {}).get("configuration") or {}
     ours = identity_id.lower()
     uses = [
@@ -437,10 +493,18 @@ def _app_uses(raw: dict[str, Any], identity_id: str, client_id: str | None, skip
                 continue
             if client_id and not var.get("secretRef") and var.get("value") == client_id:
                 uses.append(f"variable {var.get('name')} on container {entry.get('name')}")
+    for revision in revisions:
+        carried = [
+            e for c in revision.containers for e in c.get("env") or [] if client_id and e.get("value") == client_id
+        ]
+        if revision.active and carried:
+            uses.append(f"active revision {revision.name} runs with its client ID (deactivate it first)")
     return uses
 
 
-def _link_step(writes: RunWrites, raw: dict[str, Any], container: str, restoring: str | None) -> RollbackStep | None:
+def _link_step(
+    writes: RunWrites, raw: dict[str, Any], revisions: list[Revision], container: str, restoring: str | None
+) -> RollbackStep | None:
     app = writes.app
     assert app is not None
     ours, name = app.identity_id, _name(app.target)
@@ -449,7 +513,7 @@ def _link_step(writes: RunWrites, raw: dict[str, Any], container: str, restoring
     linked = [k for k in current.get("userAssignedIdentities") or {}]
     if was_linked or not any(k.lower() == ours.lower() for k in linked):
         return None
-    uses = _app_uses(raw, ours, app.value or None, (container, restoring) if restoring else None)
+    uses = _app_uses(raw, revisions, ours, app.value or None, (container, restoring) if restoring else None)
     if uses:
         return keep("link", ours, f"{_name(ours)} linked to {name}", f"{name} still uses it: {', '.join(uses)}", True)
     kind = str(current.get("type") or "None")
@@ -495,14 +559,14 @@ def _identity_users(
             continue
         role = live.role_names.get(a.role_guid, a.role_guid)
         users.append(f"role assignment '{role}' at {short_scope(a.scope)} was given to it since")
-    runs = [f"run {o.run.path.name} uses it" for o in others if o.uses(identity_id) and in_force(o.run)]
+    runs = [f"run {o.run.path.name} uses it" for o in others if o.uses(identity_id, live.identity) and in_force(o.run)]
     return users + live.unknown, runs
 
 
-def _asks_for(other: RunWrites, identity_id: str, role: RoleWrite) -> bool:
+def _asks_for(other: RunWrites, identity_id: str, live: Identity | None, role: RoleWrite) -> bool:
     """Whether another run's plan asks for this same role at this same scope for this identity."""
     plan = other.plan
-    if plan is None or not other.uses(identity_id):
+    if plan is None or not other.uses(identity_id, live):
         return False
     return any(
         plan.scope_of(r).lower() == role.scope.lower() and r.role.lower() in (role.role_guid, role.role_name.lower())
@@ -523,7 +587,9 @@ def _role_steps(
             continue  # gone already
         what = f"'{role.role_name}' at {short_scope(role.scope)}"
         needing = users + [
-            f"run {o.run.path.name} asks for it" for o in others if in_force(o.run) and _asks_for(o, identity_id, role)
+            f"run {o.run.path.name} asks for it"
+            for o in others
+            if in_force(o.run) and _asks_for(o, identity_id, live.identity, role)
         ]
         if needing:
             why = (

@@ -182,6 +182,21 @@ async def test_an_identity_a_second_app_holds_is_kept_with_its_roles(demo, tmp_p
     assert after["properties"]["template"] == before["properties"]["template"]
 
 
+async def test_an_identity_an_app_in_another_subscription_holds_is_kept(demo, tmp_path) -> None:
+    i = ids(demo)
+    dev_app = (
+        f"/subscriptions/{i['dev']}/resourceGroups/rg-dev-runner/providers/Microsoft.App/containerApps/maia-runner-dev"
+    )
+    plan = runner_plan(demo)
+    async with gateway(demo) as gw:
+        outcome = await applier(gw, tmp_path).apply(plan)
+        await link_to(gw, dev_app, plan.identity_id)
+        done = await roll_back(gw, outcome.journal)  # type: ignore[arg-type]
+    identity = done.plan.step("identity")
+    assert identity is not None and identity.action == "keep" and "maia-runner-dev" in identity.reason
+    assert snapshot(demo, plan.identity_id) is not None
+
+
 @pytest.mark.parametrize("where", ["registry", "secret"])
 async def test_an_identity_the_apps_registry_or_secret_names_stays_linked(demo, tmp_path, where: str) -> None:
     i = ids(demo)
@@ -361,6 +376,41 @@ async def test_rolling_back_two_runs_in_the_wrong_order_is_refused_and_the_right
     assert snapshot(demo, first_plan.identity_id) is None and snapshot(demo, second_plan.identity_id) is None
 
 
+async def test_runs_whose_writes_are_gone_do_not_hold_anything(demo, tmp_path) -> None:
+    """A journal is a record, not the truth: a run undone by hand (or a namesake identity's, deleted
+    and created again) neither blocks an older run's rollback nor keeps a new identity alive."""
+    i = ids(demo)
+    before = snapshot(demo, i["app"])
+    async with gateway(demo) as gw:
+        first = await applier(gw, tmp_path).apply(runner_plan(demo, "id-runner-a"))
+        second = await applier(gw, tmp_path).apply(runner_plan(demo, "id-runner-b"))
+        # someone undoes the second run by hand: the variable back to id-runner-a's, id-runner-b gone
+        raw = await gw.container_app_raw(i["app"])
+        containers = raw["properties"]["template"]["containers"]  # type: ignore[index]
+        a_client = snapshot(demo, runner_plan(demo, "id-runner-a").identity_id)["properties"]["clientId"]
+        containers[0]["env"][-1]["value"] = a_client
+        b_id = runner_plan(demo, "id-runner-b").identity_id
+        await gw.patch_container_app(
+            i["app"],
+            {
+                "identity": {"type": "SystemAssigned,UserAssigned", "userAssignedIdentities": {b_id: None}},
+                "properties": {"template": {"containers": containers}},
+            },
+        )
+        await gw.delete_identity(b_id)
+        # and a third run creates id-runner-b again (another principal) for the app without roles
+        third = await applier(gw, tmp_path).apply(runner_plan(demo, "id-runner-b", app=None))
+        assert third.journal not in (first.journal, second.journal)
+        undone_first = await roll_back(gw, first.journal)  # type: ignore[arg-type]
+        undone_third = await roll_back(gw, third.journal)  # type: ignore[arg-type]
+    assert undone_first.status == "rolled back", undone_first.plan.problems
+    assert undone_third.status == "rolled back", [s.reason for s in undone_third.plan.steps]
+    assert snapshot(demo, b_id) is None  # the second run's journal names it, but not this one
+    after = snapshot(demo, i["app"])
+    assert after["identity"] == before["identity"]
+    assert after["properties"]["template"] == before["properties"]["template"]
+
+
 # -- revisions -------------------------------------------------------------------------------------
 async def test_a_fixed_revision_suffix_is_never_reused_by_the_revert(demo, tmp_path) -> None:
     i = ids(demo)
@@ -390,13 +440,16 @@ async def test_a_fixed_revision_suffix_is_never_reused_by_the_revert(demo, tmp_p
 
 # -- values ----------------------------------------------------------------------------------------
 async def test_a_value_that_existed_before_the_run_is_restored(demo, tmp_path) -> None:
-    """The staging app held the legacy identity's client ID: rollback puts exactly that back."""
+    """The staging app held the legacy identity's client ID: rollback puts exactly that back. It runs
+    in Multiple revision mode, so the run's revision stays active beside the restored one, still
+    using the run's identity: that keeps the identity, linked, with the reason."""
     i = ids(demo)
     before = snapshot(demo, i["staging"])
     legacy_client = snapshot(demo, i["legacy_identity"])["properties"]["clientId"]
     plan = Plan(i["sub"], IdentitySpec("rg-runner", "id-staging"), [], AppTarget(i["staging"]))
     async with gateway(demo) as gw:
         outcome = await applier(gw, tmp_path).apply(plan)
+        applied = snapshot(demo, i["staging"])["properties"]["latestRevisionName"]
         assert env_of(demo, i["staging"])["AZURE_CLIENT_ID"]["value"] != legacy_client
         shown = await plan_rollback(gw, read_run(outcome.journal))  # type: ignore[arg-type]
         env_step = next(s for s in shown.steps if s.kind == "env")
@@ -406,9 +459,12 @@ async def test_a_value_that_existed_before_the_run_is_restored(demo, tmp_path) -
     assert done.status == "rolled back"
     assert env_of(demo, i["staging"])["AZURE_CLIENT_ID"] == {"name": "AZURE_CLIENT_ID", "value": legacy_client}
     after = snapshot(demo, i["staging"])
-    assert after["identity"] == before["identity"]
-    assert after["properties"]["template"] == before["properties"]["template"]
-    assert snapshot(demo, plan.identity_id) is None
+    assert after["properties"]["template"]["containers"] == before["properties"]["template"]["containers"]
+    link = next(s for s in shown.steps if s.kind == "link")
+    assert link.action == "keep" and f"active revision {applied}" in link.reason
+    assert next(s for s in shown.steps if s.kind == "identity").action == "keep"
+    assert set(after["identity"]["userAssignedIdentities"]) == {i["legacy_identity"], plan.identity_id}
+    assert snapshot(demo, plan.identity_id) is not None
 
 
 @pytest.mark.parametrize("previous", ["gone", "unlinked"])
