@@ -8,8 +8,9 @@ has it, so a reference that appeared while the admin read the list stops a delet
 
 What a run wrote is never deleted or unlinked while something else uses it: another container app
 that holds the identity, a registry or Key Vault secret of this app that names it, another
-variable set to its client ID, a role assignment someone else gave it since, or another run
-journaled on this machine that still relies on it. Those steps become `keep`, with who uses it.
+variable or an active older revision carrying its client ID, a role assignment someone else gave
+it since, or another run journaled on this machine whose writes are still there. Those steps
+become `keep`, with who uses it. A later run on the same app still in force refuses the rollback.
 """
 
 from __future__ import annotations
@@ -54,7 +55,6 @@ class AppWrite:
     pre_image: dict[str, Any]  # from the run's first attempt: the app as it was before the run
     identity_id: str
     value: str  # the client ID the run wrote
-    started: float  # when the run first began writing the app (seconds since the epoch)
 
 
 @dataclass
@@ -93,9 +93,8 @@ class RunWrites:
             return True
         if self.principal:
             return self.principal.lower() == live.principal_id.lower()
-        if self.app and self.app.value:
-            return self.app.value.lower() == live.client_id.lower()
-        return True
+        client = self.client_id or (self.app.value if self.app else None)
+        return not client or client.lower() == live.client_id.lower()
 
     def holds_app(self, raw: dict[str, Any] | None) -> bool:
         """Whether what this run put on its app is there now: its identity linked (the same principal)
@@ -171,7 +170,6 @@ def _fold_begin(writes: RunWrites, step: str, event: dict[str, Any]) -> None:
             dict(event["pre_image"]),
             str(event.get("identity", "")),
             str(event.get("value", "")),
-            float(event.get("time") or 0.0),
         )
         writes.identity_id = writes.identity_id or writes.app.identity_id
 
@@ -193,11 +191,11 @@ class RollbackLive:
     app_raw: dict[str, Any] | None = None  # the run's container app as ARM returns it
     identity: Identity | None = None  # the run's identity
     assignments: list[RoleAssignment] = field(default_factory=list)  # of the run's principal
-    apps: list[ContainerApp] = field(default_factory=list)  # in the identity's and the app's subscriptions
+    apps: list[ContainerApp] = field(default_factory=list)  # in every subscription the caller sees
     identities: list[Identity] = field(default_factory=list)  # read only to check a value to restore
     revisions: list[Revision] = field(default_factory=list)  # the app's, when several can be active
     role_names: dict[str, str] = field(default_factory=dict)  # role GUID -> name
-    others: list[Run] = field(default_factory=list)  # the other runs journaled beside this one
+    others: list[Run] = field(default_factory=list)  # this machine's other runs (beside it, in the state dir)
     unknown: list[str] = field(default_factory=list)  # what could not be read: nothing is deleted blind
 
 
@@ -261,7 +259,7 @@ async def read_live(gateway: Gateway, run: Run, journals: Path | None = None) ->
         live.role_names = {r.guid: r.name for found in definitions for r in found}
     if writes.app and live.app_raw is not None and _guid((writes.app.pre_image.get("previous") or {}).get("value")):
         linked = (live.app_raw.get("identity") or {}).get("userAssignedIdentities") or {}
-        where = set(subs) | {subscription_of(rid) for rid in linked}
+        where = {subscription_of(x) for x in (app_id, identity_id, *linked) if x}
         lists = await asyncio.gather(*(gateway.identities(s) for s in sorted(where) if s))
         live.identities = [i for found in lists for i in found]
     return live
@@ -453,10 +451,9 @@ def _value_warnings(
         return []
     owner = next((i for i in live.identities if i.client_id.lower() == str(value).lower()), None)
     if owner is None:
-        subs = ", ".join(sorted({subscription_of(i.id) for i in live.identities})) or "the app's subscription"
         return [
-            f"{var} goes back to {value}, the client ID of no identity in {subs} (deleted since?): "
-            "the runner will not sign in until it names a live identity"
+            f"{var} goes back to {value}, the client ID of no identity (deleted since?): "
+            "the runner will not sign in until it names a live one"
         ]
     linked = {k.lower() for k in ((raw.get("identity") or {}).get("userAssignedIdentities") or {})}
     linked.discard(app.identity_id.lower())  # this rollback unlinks the run's own identity
