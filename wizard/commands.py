@@ -297,7 +297,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         from .rollback import execute, outcome_lines, plan_rollback, render_text, to_json
 
         plan = await plan_rollback(gateway, run)
-        print(f"Rolling back {args.journal}:", file=out)
+        print(f"Rollback of {args.journal}:", file=out)
         print(render_text(plan), file=out)
         if plan.problems or args.dry_run:
             if args.json:
