@@ -85,6 +85,13 @@ def sandbox_starter(mp: pytest.MonkeyPatch) -> Iterator[Callable[..., RunningSan
         thread.stop()
 
 
+@pytest.fixture(autouse=True)
+def _own_state_dir(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A test's journals stay in the test: the machine's state dir holds other runs (rollback reads
+    them as this machine's runs), and other test sessions may write there at the same time."""
+    monkeypatch.setenv("RUNNER_IDENTITY_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+
+
 @pytest.fixture
 def start_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., RunningSandbox]]:
     """Start a sandbox for one test with the given SandboxConfig fields."""

@@ -1,5 +1,5 @@
 """Apply a plan: identity -> role assignments (concurrently) -> one container app PATCH, each
-write journaled with what it replaces; then verify. And roll back exactly what a run did.
+write journaled with what it replaces; then verify. (Undoing a run is wizard/rollback.py.)
 
 The PATCH is built from a GET taken right before it and carries only `identity` and
 `template.containers`: every container, variable, secretRef, probe and mount goes back as
@@ -12,6 +12,7 @@ import asyncio
 import copy
 import secrets
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any, TypeVar
 
 from .azure.errors import GatewayError
 from .azure.gateway import Gateway, assignment_name
-from .journal import Journal, read_events
+from .journal import Journal, open_run
 from .model import ContainerApp, Identity
 from .plan import Plan
 from .steps import Step, StepPlan, build_steps, read_live, union_type
@@ -100,8 +101,7 @@ class Applier:
             if verify:
                 outcome.checks = await verify_plan(self.gateway, plan)
             return outcome
-        journal = Journal.new(plan.identity.name, self.journal_dir)
-        journal.write("start", plan=plan.to_toml(), steps=[[s.id, s.action, s.summary] for s in step_plan.steps])
+        journal = self._journal(plan, step_plan)
         outcome = ApplyOutcome("applied", step_plan, journal.path, results)
         try:
             identity = await self._identity(plan, step_plan, journal, results)
@@ -126,6 +126,21 @@ class Applier:
         if verify:
             outcome.checks = await verify_plan(self.gateway, plan, principal_hint=identity.principal_id)
         return outcome
+
+    def _journal(self, plan: Plan, step_plan: StepPlan) -> Journal:
+        """The run's journal: an unfinished run of this same plan is continued (a run is all its
+        attempts, so rollback undoes them all), else a new run starts. Each attempt notes the
+        identity's role assignments it found, so rollback can tell those made since by others."""
+        steps = [[s.id, s.action, s.summary] for s in step_plan.steps]
+        found = [a.id for a in step_plan.live.assignments]
+        previous = open_run(self.journal_dir, plan.to_toml())
+        if previous is not None:
+            journal = Journal(previous)
+            journal.write("attempt", steps=steps, assignments=found)
+            return journal
+        journal = Journal.new(plan.identity.name, self.journal_dir)
+        journal.write("start", run=uuid.uuid4().hex, plan=plan.to_toml(), steps=steps, assignments=found)
+        return journal
 
     def _prefetch_app(self, plan: Plan, sp: StepPlan) -> asyncio.Task[dict[str, Any] | None] | None:
         if plan.container_app is None or not any(s.writes for s in sp.steps if s.kind in ("identity_link", "env_var")):
@@ -186,7 +201,14 @@ class Applier:
             return identity
         current = sp.live.identity
         assert current is not None
-        journal.write("begin", step=step.id, action="update", target=target, old_tags=step.data["old_tags"])
+        journal.write(
+            "begin",
+            step=step.id,
+            action="update",
+            target=target,
+            old_tags=step.data["old_tags"],
+            tags=step.data["tags"],
+        )
 
         async def tag() -> Identity:
             return await self.gateway.create_identity(
@@ -206,7 +228,16 @@ class Applier:
             scope, role = step.data["scope"], step.data["role"]
             name = assignment_name(scope, identity.principal_id, role.guid)
             target = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
-            journal.write("begin", step=step.id, action="create", target=target, role=role.guid, scope=scope)
+            journal.write(
+                "begin",
+                step=step.id,
+                action="create",
+                target=target,
+                role=role.guid,
+                role_name=role.name,
+                scope=scope,
+                principal_id=identity.principal_id,
+            )
 
             async def assign() -> Any:
                 return await self.gateway.create_role_assignment(scope, role, identity.principal_id, name)
@@ -342,7 +373,7 @@ def app_patch(
         env = entry.setdefault("env", [])
         for var in env:
             if var.get("name") == env_var:
-                before["previous"] = _public(var)
+                before["previous"] = public_var(var)
                 if var.get("value") == identity.client_id and not var.get("secretRef"):
                     break
                 var.pop("secretRef", None)
@@ -352,129 +383,26 @@ def app_patch(
         else:
             env.append({"name": env_var, "value": identity.client_id})
             body.setdefault("properties", {})["template"] = {"containers": containers}
-    if "properties" in body and template.get("revisionSuffix"):
-        # A fixed suffix would name the new revision like the current one, which Azure refuses.
-        body["properties"]["template"]["revisionSuffix"] = f"ri-{secrets.token_hex(3)}"
+    if "properties" in body:
+        suffix = fresh_revision_suffix(template)
+        if suffix:
+            body["properties"]["template"]["revisionSuffix"] = suffix
     return body, before
 
 
-def _public(var: dict[str, Any]) -> dict[str, Any]:
+def fresh_revision_suffix(template: dict[str, Any]) -> str | None:
+    """A new `revisionSuffix` for a template change, when the app pins one; None when it does not.
+
+    A revision is named `<app>--<suffix>`: a fixed suffix would name the new revision like the
+    current one, which Azure refuses (ContainerAppRevisionAlreadyExists), so it gets a random one.
+    """
+    if not template.get("revisionSuffix"):
+        return None
+    return f"ri-{secrets.token_hex(3)}"
+
+
+def public_var(var: dict[str, Any]) -> dict[str, Any]:
     """A variable as the journal may keep it: a secretRef by name, never a secret's value."""
     if var.get("secretRef"):
         return {"name": var["name"], "secretRef": var["secretRef"]}
     return {"name": var["name"], "value": var.get("value")}
-
-
-# -- rollback -------------------------------------------------------------------------------------
-@dataclass
-class RollbackOutcome:
-    undone: list[str] = field(default_factory=list)
-    kept: list[str] = field(default_factory=list)  # changed by someone else since: left alone, with why
-    failed: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed
-
-
-async def rollback(gateway: Gateway, journal_path: Path) -> RollbackOutcome:
-    """Undo what the journal's run created or changed, newest first, and nothing else."""
-    events = read_events(journal_path)
-    journal = Journal(journal_path)
-    outcome = RollbackOutcome()
-    begun = {(e.get("step"), e.get("target")): e for e in events if e["event"] == "begin"}
-    # A done event carries what the write produced; its begin event carries the pre-image.
-    done = [{**begun.get((e.get("step"), e.get("target")), {}), **e} for e in events if e["event"] == "done"]
-    # A write that began but never reported done may have landed: undo it if it is there.
-    finished = {(e.get("step"), e.get("target")) for e in done}
-    maybe = [e for key, e in begun.items() if key not in finished]
-    journal.write("rollback-start")
-    for event in reversed(done + maybe):
-        what = f"{event.get('step')} {event.get('target')}"
-        try:
-            note = await _undo(gateway, event)
-        except GatewayError as err:
-            outcome.failed.append(f"{what}: {err.plain()}")
-            journal.write("rollback-failed", step=event.get("step"), target=event.get("target"), code=err.code)
-            continue
-        if note:
-            outcome.kept.append(f"{what}: {note}")
-        else:
-            outcome.undone.append(what)
-        journal.write(
-            "rollback-done" if not note else "rollback-kept",
-            step=event.get("step"),
-            target=event.get("target"),
-            note=note,
-        )
-    journal.write("rollback-finished", ok=outcome.ok)
-    return outcome
-
-
-async def _undo(gateway: Gateway, event: dict[str, Any]) -> str:
-    step, action, target = str(event.get("step")), event.get("action"), str(event.get("target"))
-    if step == "identity" and action == "create":
-        await gateway.delete_identity(target)
-        return ""
-    if step == "identity" and action == "update":
-        parts = target.split("/")
-        identity = await gateway.identity(parts[2], parts[4], parts[-1])
-        if identity is not None:
-            await gateway.create_identity(parts[2], parts[4], parts[-1], identity.location, event["old_tags"])
-        return ""
-    if step.startswith("role:"):
-        if action == "create":
-            await gateway.delete_role_assignment(target)
-            return ""
-        return "an equal assignment existed before this run"
-    if step == "app":
-        return await _undo_app(gateway, event)
-    return ""
-
-
-async def _undo_app(gateway: Gateway, event: dict[str, Any]) -> str:
-    raw = await gateway.container_app_raw(event["target"])
-    if raw is None:
-        return "the container app no longer exists"
-    begin = event.get("pre_image") or {}
-    if not begin:
-        return "no pre-image was journaled"
-    identity_id = str(event.get("identity", ""))
-    container, env_var = begin["container"], begin["env_var"]
-    previous = begin.get("previous")
-    body: dict[str, Any] = {}
-    notes = []
-    current_identity = raw.get("identity") or {}
-    linked = {k.lower(): k for k in (current_identity.get("userAssignedIdentities") or {})}
-    was_linked = any(u.lower() == identity_id.lower() for u in begin["user_identities"])
-    ours = identity_id.lower()
-    if identity_id and not was_linked and ours in linked:
-        system = "systemassigned" in str(current_identity.get("type", "")).replace(" ", "").lower().split(",")
-        if len(linked) > 1:
-            # null removes just our entry from the map (JSON merge patch); the others stay linked.
-            body["identity"] = {
-                "type": union_type("SystemAssigned" if system else "None"),
-                "userAssignedIdentities": {linked[ours]: None},
-            }
-        else:
-            body["identity"] = {"type": "SystemAssigned" if system else "None"}
-    containers = copy.deepcopy(((raw.get("properties") or {}).get("template") or {}).get("containers") or [])
-    for entry in containers:
-        if entry.get("name") != container:
-            continue
-        env = entry.get("env") or []
-        index = next((i for i, var in enumerate(env) if var.get("name") == env_var), None)
-        current = env[index] if index is not None else None
-        if current == previous or (current is not None and previous is not None and _public(current) == previous):
-            break  # our write never landed, or was already undone
-        if current is None or current.get("secretRef") or current.get("value") != event.get("value"):
-            notes.append(f"{env_var} was changed after this run; left as it is")
-            break
-        if previous is None:
-            del env[index]  # type: ignore[arg-type]
-        else:
-            env[index] = dict(previous)  # type: ignore[index]
-        body.setdefault("properties", {})["template"] = {"containers": containers}
-    if body:
-        await gateway.patch_container_app(event["target"], body)
-    return "; ".join(notes)

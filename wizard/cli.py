@@ -144,9 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, metavar="FILE")
     add_connection_options(export)
 
-    rollback = sub.add_parser("rollback", help="undo exactly what one apply run created or changed")
+    rollback = sub.add_parser(
+        "rollback", help="undo what one apply run (all its attempts) wrote, except what something else now uses"
+    )
     rollback.add_argument("journal", type=Path, metavar="JOURNAL")
-    rollback.add_argument("--yes", action="store_true")
+    rollback.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    rollback.add_argument("--dry-run", action="store_true", help="show the steps and stop")
+    rollback.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
     add_connection_options(rollback)
 
     sandbox = sub.add_parser("sandbox", help="the local ARM-compatible sandbox")

@@ -277,37 +277,43 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 # -- rollback -------------------------------------------------------------------------------------
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from .journal import read_events
+    """Show the rollback plan of a journaled run, confirm, do exactly it. Exit 0 done or nothing to
+    undo, 1 a step failed or was skipped, 2 a bad journal or a refused order."""
+    from .journal import JournalError
+    from .rollback import read_run
 
     try:
-        events = read_events(args.journal)
+        run = read_run(args.journal)
     except OSError as err:
         print(f"journal: {args.journal} cannot be read: {err.strerror}", file=sys.stderr)
         return EXIT_INVALID
-    writes = [e for e in events if e.get("event") == "done" and e.get("action") in ("create", "update")]
-    if not events or events[0].get("event") != "start":
+    except JournalError:
         print(f"journal: {args.journal} is not a runner-identity journal", file=sys.stderr)
         return EXIT_INVALID
-    print(f"This undoes {len(writes)} write(s) recorded in {args.journal}:")
-    for event in writes:
-        print(f"  - {event.get('action')} {event.get('step')}: {event.get('target')}")
-    if not args.yes:
-        if not sys.stdin.isatty():
-            print("Refusing to roll back without confirmation: rerun with --yes.", file=sys.stderr)
-            return EXIT_INVALID
-        if input("Roll back? [y/N] ").strip().lower() not in ("y", "yes"):
-            return EXIT_OK
+    out = sys.stderr if args.json else sys.stdout
 
-    async def run(gateway: Any, _session: Any) -> int:
-        from .apply import rollback
+    async def body(gateway: Any, _session: Any) -> int:
+        from .rollback import execute, outcome_lines, plan_rollback, render_text, to_json
 
-        outcome = await rollback(gateway, args.journal)
-        for line in outcome.undone:
-            print(f"  undone  {line}")
-        for line in outcome.kept:
-            print(f"  kept    {line}")
-        for line in outcome.failed:
-            print(f"  FAILED  {line}")
+        plan = await plan_rollback(gateway, run)
+        print(f"Rollback of {args.journal}:", file=out)
+        print(render_text(plan), file=out)
+        if plan.problems or args.dry_run:
+            if args.json:
+                print(json.dumps(to_json(plan, "refused" if plan.problems else "dry run")))
+            return EXIT_INVALID if plan.problems else EXIT_OK
+        if plan.writes and not args.yes:
+            if not sys.stdin.isatty():
+                print("Refusing to roll back without confirmation: rerun with --yes.", file=sys.stderr)
+                return EXIT_INVALID
+            if input("Roll back? [y/N] ").strip().lower() not in ("y", "yes"):
+                print("Nothing was changed.", file=out)
+                return EXIT_OK
+        outcome = await execute(gateway, plan)
+        if plan.writes:
+            print("\n".join(text for _, text in outcome_lines(outcome)), file=out)
+        if args.json:
+            print(json.dumps(to_json(plan, outcome.status, outcome)))
         return EXIT_OK if outcome.ok else EXIT_FAILED
 
-    return _run(args, run)
+    return _run(args, body)

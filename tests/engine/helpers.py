@@ -9,6 +9,7 @@ from wizard.apply import Applier
 from wizard.azure.connection import Connection
 from wizard.azure.gateway import Gateway
 from wizard.plan import AppTarget, IdentitySpec, Plan, RoleRequest
+from wizard.rollback import RollbackOutcome, execute, plan_rollback, read_run
 
 SECRET_VALUE = "sandbox-agent-token-value"  # the demo's agent-token secret: must never leak
 
@@ -34,6 +35,11 @@ def gateway(running: Any, **overrides: Any) -> Gateway:
 
 def applier(gw: Gateway, tmp_path: Any, **kwargs: Any) -> Applier:
     return Applier(gw, journal_dir=tmp_path, backoff_s=0.01, **kwargs)
+
+
+async def roll_back(gw: Gateway, journal: Any) -> RollbackOutcome:
+    """Plan the rollback of the run journaled at `journal`, then do it (what --yes does)."""
+    return await execute(gw, await plan_rollback(gw, read_run(journal)))
 
 
 def ids(running: Any) -> dict[str, str]:

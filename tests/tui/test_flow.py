@@ -238,9 +238,14 @@ async def test_a_failure_at_apply_then_roll_back(demo, tmp_path: Path) -> None:
         outcome = await review_and_apply(pilot)
         assert outcome.status == "failed"
         demo.sandbox.faults.clear()
-        await pilot.press("u")  # Roll back
+        await pilot.press("u")  # Roll back: the list to confirm (tests/tui/test_rollback.py), then y
+        for _ in range(100):
+            if not isinstance(app.screen, ApplyScreen):
+                break
+            await pilot.pause(0.02)
+        await pilot.press("y")
         await settle(pilot)
-        assert "undone" in shown(pilot, "#error")
+        assert "done" in shown(pilot, "#error")
         assert "Rolled back" in shown(pilot, "#status")
     assert identity_in(demo, "id-undone-runner") is None
     after = snapshot(demo, i["app"])

@@ -211,29 +211,49 @@ class ApplyScreen(WizardScreen):
 
     @work(exclusive=True, exit_on_error=False, group="apply")
     async def roll_back(self) -> None:
-        """Undo exactly what this run wrote, from its journal."""
-        from ...apply import rollback
+        """Show the rollback's steps (the list `runner-identity rollback` prints: the run's every
+        attempt, diffed against Azure now) and, on Yes, do exactly those."""
+        from ...azure.errors import GatewayError
+        from ...journal import JournalError
+        from ...rollback import execute, outcome_lines, plan_rollback, read_run
+        from .rollback_confirm import RollbackConfirm, styled
 
         outcome = self.state.outcome
         gateway = self.wizard.gateway
         if outcome is None or outcome.journal is None or gateway is None:
             return
+        self.say("Reading what this run wrote and what uses it now…")
+        try:
+            plan = await plan_rollback(gateway, read_run(outcome.journal))
+        except GatewayError as err:
+            self.say(f"[$text-error]Cannot plan the roll back:[/] {escape(err.plain())}")
+            return
+        except (OSError, JournalError) as err:
+            self.say(f"[$text-error]Cannot read the journal:[/] {escape(str(err))}")
+            return
+        if plan.writes or plan.problems:
+            confirmed = await self.app.push_screen_wait(RollbackConfirm(plan))
+            if not confirmed:
+                self.say("Nothing was rolled back. Retry, Roll back or Quit.")
+                return
         self.failed = False
         self.rollback_tried = True
         self.refresh_bindings()
         self.query_one("#recovery").display = False
         self.say("[$accent]Rolling back…[/]")
-        undone = await rollback(gateway, outcome.journal)
-        lines = [f"[$text-success]undone[/] {escape(u)}" for u in undone.undone]
-        lines += [f"[$text-warning]kept[/] {escape(k)}" for k in undone.kept]
-        lines += [f"[$text-error]failed[/] {escape(f)}" for f in undone.failed]
-        self.query_one("#error", Static).update("\n".join(lines) or "Nothing to undo.")
+        try:
+            undone = await execute(gateway, plan)
+        except GatewayError as err:
+            self._failed(err.plain())
+            return
+        lines = outcome_lines(undone)
+        self.query_one("#error", Static).update("\n".join(styled(kind, text) for kind, text in lines))
         self.rolled_back = undone.ok
         self.failed = True  # still not applied: Quit, or (if the roll-back failed) Roll back again
         if undone.ok:
-            self.say("[$text-success]Rolled back: Azure is as it was before this run.[/] q quits.")
+            self.say("[$text-success]Rolled back.[/] What stays is listed above, with why. q quits.")
         else:
-            self.say("[$text-error]Roll-back incomplete: see above.[/] `runner-identity rollback JOURNAL` retries it.")
+            self.say("[$text-error]Roll-back incomplete: see above.[/] Roll back again continues it.")
         self.query_one("#recovery").display = True
         self.query_one("#retry", Button).display = False
         self.query_one("#rollback", Button).display = not undone.ok
