@@ -363,12 +363,14 @@ async def serve_forever(config: SandboxConfig, port: int = 0) -> None:
 
     server = SandboxServer(config)
     info = await server.start(port)
-    print(info.to_json(), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    # Handlers first, then the line a caller waits for: a SIGTERM sent as soon as the line is read
+    # must still stop the sandbox cleanly (state saved, lock file removed).
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    print(info.to_json(), flush=True)
     try:
         await stop.wait()
     finally:
