@@ -45,6 +45,8 @@ def demo_plan(running: RunningSandbox) -> Plan:
 async def to_identity(pilot: Pilot[Any]) -> None:
     await settle(pilot)
     await type_into(pilot, "#subscriptions Input", "Production")
+    await pilot.press("ctrl+n")
+    await settle(pilot)
     await type_into(pilot, "#groups Input", "rg-runner")
     await type_into(pilot, "#name", "id-legacy-runner", submit=False)
 

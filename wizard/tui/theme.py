@@ -1,0 +1,38 @@
+"""The colours the wizard uses where a terminal has only 16 of them, or none (NO_COLOR).
+
+Textual draws in true colour and lets the terminal's colour system round each colour to the
+nearest of 16: its default accent (orange) turns red, so titles read as errors, and success and
+error text land on neighbouring colours. On such terminals the wizard uses the terminal's own
+ANSI colours instead, one per meaning: green for done, red for wrong, yellow for caution, cyan
+for where you are. Meaning never rests on colour alone: ✓, ✗ and ! mark every outcome.
+"""
+
+from __future__ import annotations
+
+from textual.theme import BUILTIN_THEMES, Theme
+
+ANSI_THEME = Theme(
+    name="runner-identity-ansi",
+    ansi=True,
+    primary="ansi_blue",
+    secondary="ansi_cyan",
+    warning="ansi_yellow",
+    error="ansi_red",
+    success="ansi_green",
+    accent="ansi_cyan",
+    foreground="ansi_default",
+    background="ansi_default",
+    surface="ansi_default",
+    panel="ansi_default",
+    boost="ansi_default",
+    dark=True,
+    variables=dict(BUILTIN_THEMES["ansi-dark"].variables),
+)
+
+FEW_COLOURS = ("standard", "windows")  # Rich's names for 16-colour and legacy Windows consoles
+
+
+def wants_ansi(color_system: str | None, no_color: bool) -> bool:
+    """Should the wizard draw with the terminal's ANSI colours? `color_system` is Rich's
+    detection from TERM / COLORTERM ("standard" for xterm-16color); `no_color`: NO_COLOR is set."""
+    return no_color or color_system in FEW_COLOURS
