@@ -6,9 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.containers import Container, ScrollableContainer
 from textual.geometry import Region
 from textual.pilot import Pilot
+from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
@@ -24,24 +26,35 @@ from wizard.tui.widgets.cued_scroll import CuedScroll
 SIZE = (80, 24)
 
 
-def look(pilot: Pilot[Any], region: Region) -> list[tuple[Any, ...]]:
-    """What the terminal shows in `region`: characters and their styles."""
-    strips = pilot.app.screen._compositor.render_strips()
-    region = region.intersection(pilot.app.screen.region)
+def look(pilot: Pilot[Any]) -> list[Strip]:
+    """What the terminal shows: characters and their styles, after the app's filters (with
+    NO_COLOR, the one that takes every colour away)."""
+    app = pilot.app
+    background = app.screen.styles.background
+    shown = []
+    for strip in app.screen._compositor.render_strips():
+        for line_filter in app._filters:
+            strip = strip.apply_filter(line_filter, background)
+        shown.append(strip)
+    return shown
+
+
+def part(strips: list[Strip], region: Region) -> list[tuple[Any, ...]]:
     return [tuple(strip.crop(region.x, region.right)) for strip in strips[region.y : region.bottom]]
 
 
 async def unmarked_tab_stops(pilot: Pilot[Any]) -> list[str]:
     """The Tab stops that look the same with and without the focus."""
     screen = pilot.app.screen
+    screen.set_focus(None)
+    await pilot.pause()
+    blurred = look(pilot)
     unmarked = []
     for widget in list(screen.focus_chain):
-        screen.set_focus(None)
-        await pilot.pause()
-        blurred = look(pilot, widget.region)
         screen.set_focus(widget)
         await pilot.pause()
-        if look(pilot, widget.region) == blurred:
+        region = widget.region.intersection(screen.region)
+        if part(look(pilot), region) == part(blurred, region):
             unmarked.append(f"{type(widget).__name__}#{widget.id or ''}")
     screen.set_focus(None)
     return unmarked
@@ -75,7 +88,12 @@ async def check(pilot: Pilot[Any], seen: dict[str, list[str]]) -> None:
     seen[f"{name}: below the fold, no cue"] = below_the_fold(pilot)
 
 
-async def test_every_screen_marks_its_focus_and_shows_what_is_below_the_fold(demo, tmp_path: Path) -> None:
+@pytest.mark.parametrize("colours", ["true colour", "NO_COLOR"])
+async def test_every_screen_marks_its_focus_and_shows_what_is_below_the_fold(
+    demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, colours: str
+) -> None:
+    if colours == "NO_COLOR":
+        monkeypatch.setenv("NO_COLOR", "1")
     i = ids(demo)
     plan = Plan(
         i["sub"],

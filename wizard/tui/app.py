@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,7 +45,7 @@ from .messages import (
     QuitRequested,
 )
 from .state import WizardState
-from .theme import ANSI_THEME, wants_ansi
+from .theme import theme_for
 
 if TYPE_CHECKING:
     from ..azure.connection import Connection
@@ -91,10 +92,13 @@ class RunnerIdentityApp(App[int]):
         """`connection`: talk to this endpoint (tests pass a running sandbox's). Without one, the
         sign-in worker opens a session from `options` (the command line's connection options; by
         default the real Azure cloud, or an in-process demo sandbox with `sandbox=True`)."""
-        super().__init__()
-        if wants_ansi(self.console.color_system, self.no_color):
-            self.register_theme(ANSI_THEME)
-            self.theme = ANSI_THEME.name
+        # Without colour, Textual strips colours to the terminal's defaults (not to greys) only if
+        # told before it starts that the colours are the terminal's own.
+        super().__init__(ansi_color=True if "NO_COLOR" in os.environ else None)
+        theme = theme_for(self.console.color_system, self.no_color)
+        if theme is not None:
+            self.register_theme(theme)
+            self.theme = theme.name
         self.connection = connection
         self.options = options if options is not None else connection_options(sandbox)
         self.use_sandbox = bool(sandbox or getattr(self.options, "sandbox", False))

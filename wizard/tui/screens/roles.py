@@ -245,8 +245,8 @@ class RolesScreen(CatalogScreen):
         requests.set_options(
             options or [Option("[dim]none yet: pick a role on the left, or a preset[/]", id="__none__", disabled=True)]
         )
-        if options and highlighted is not None:
-            requests.highlighted = min(highlighted, len(options) - 1)
+        if options:
+            requests.highlighted = min(highlighted or 0, len(options) - 1)
         self.query_one("#flags", Static).update("\n".join(flags))
 
     @work(exit_on_error=False, group="scope-check")
