@@ -49,7 +49,7 @@ async def add_role(pilot: Pilot[Any], role: str, scope: str | None = None) -> No
     await type_into(pilot, "#roles Input", role)
 
 
-async def choose_app(pilot: Pilot[Any], app: str, container_down: int = 1) -> None:
+async def choose_app(pilot: Pilot[Any], app: str, container_down: int = 0) -> None:
     assert isinstance(pilot.app.screen, ContainerAppScreen)
     await type_into(pilot, "#apps Input", app)
     for _ in range(container_down):

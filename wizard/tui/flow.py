@@ -2,42 +2,48 @@
 
 The app walks this table: a screen's `NextStep` message pushes the next step's screen, and
 `PreviousStep` pops back to the one before. Screens never import each other.
+
+Each step names its screen class by module, and imports it when first asked: the first screen
+paints before the later ones (and what they import) are loaded.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from importlib import import_module
+from typing import TYPE_CHECKING
 
-from .screens.apply import ApplyScreen
-from .screens.base import WizardScreen
-from .screens.container_app import ContainerAppScreen
-from .screens.done import DoneScreen
-from .screens.identity import IdentityScreen
-from .screens.review import ReviewScreen
-from .screens.roles import RolesScreen
-from .screens.sign_in import SignInScreen
+if TYPE_CHECKING:
+    from .screens.base import WizardScreen
 
 
 @dataclass(frozen=True)
 class FlowStep:
     name: str  # as the trail at the top of every screen shows it
-    screen: type[WizardScreen]
+    module: str  # under wizard.tui.screens
+    class_name: str
+
+    @cached_property
+    def screen(self) -> type[WizardScreen]:
+        """The step's screen class."""
+        return getattr(import_module(f"{__package__}.screens.{self.module}"), self.class_name)  # type: ignore[no-any-return]
 
 
 FLOW: tuple[FlowStep, ...] = (
-    FlowStep("Sign in", SignInScreen),
-    FlowStep("Identity", IdentityScreen),
-    FlowStep("Roles", RolesScreen),
-    FlowStep("Container app", ContainerAppScreen),
-    FlowStep("Review", ReviewScreen),
-    FlowStep("Apply", ApplyScreen),
-    FlowStep("Done", DoneScreen),
+    FlowStep("Sign in", "sign_in", "SignInScreen"),
+    FlowStep("Identity", "identity", "IdentityScreen"),
+    FlowStep("Roles", "roles", "RolesScreen"),
+    FlowStep("Container app", "container_app", "ContainerAppScreen"),
+    FlowStep("Review", "review", "ReviewScreen"),
+    FlowStep("Apply", "apply", "ApplyScreen"),
+    FlowStep("Done", "done", "DoneScreen"),
 )
 
 
 def index_of(screen_class: type[object]) -> int:
     """Where a step's screen class is in the flow; ValueError for a screen that is not a step."""
     for i, step in enumerate(FLOW):
-        if step.screen is screen_class:
+        if screen_class.__module__ == f"{__package__}.screens.{step.module}" and screen_class.__name__ == step.class_name:
             return i
     raise ValueError(f"{screen_class.__name__} is not a step of the wizard")

@@ -18,10 +18,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
 from ..messages import CatalogFailed, CatalogLoaded, NextStep, PreviousStep
 from ..widgets.filter_list import FilterList
+from ..widgets.footer import Footer
 from .help import HelpModal
 
 if TYPE_CHECKING:
@@ -73,21 +74,23 @@ class WizardScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         if self.wizard.sandbox_banner:
             yield Static(self.wizard.sandbox_banner, classes="banner")
-        yield Static(trail(self.wizard.step_names(), self.step), classes="trail")
-        yield Static(f"[b]{escape(self.TITLE)}[/]", classes="title")
+        # One widget for three lines: each widget costs a screen time to open.
+        lines = [trail(self.wizard.step_names(), self.step), f"[b $text-accent]{escape(self.TITLE)}[/]"]
         if self.PORTAL:
-            yield Static(f"In the portal: {escape(self.PORTAL)}", classes="portal")
+            lines.append(f"[i $text-muted]In the portal: {escape(self.PORTAL)}[/]")
+        yield Static("\n".join(lines), classes="heading")
         with Vertical(classes="body"):
             yield from self.body()
         with Horizontal(classes="nav"):
-            yield Button("‹ Back", id="back", compact=True, classes="back")
+            back = Button("‹ Back", id="back", compact=True, classes="back")
+            back.display = self.can_go_back()
+            yield back
             yield Static(classes="status", id="status")
             yield Button(self.next_label(), id="next", variant="primary", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:
         # Textual calls every class's on_mount along the MRO: subclasses override mounted() instead.
-        self.query_one("#back", Button).display = self.can_go_back()
         self.mounted()
 
     def mounted(self) -> None:
@@ -167,17 +170,19 @@ class CatalogScreen(WizardScreen):
         line under it about the highlighted item (see on_option_list_option_highlighted)."""
         with Vertical(classes="column list-column"):
             yield Label(label, classes="first")
-            yield Static("", id="catalog-error", classes="error")
+            error = Static("", id="catalog-error", classes="error")
+            error.display = False  # set before mounting: each change after it restyles the screen
+            yield error
             yield FilterList(placeholder, id=self.LIST_ID)
             if detail:
                 yield Static("", id="detail")
 
     def mounted(self) -> None:
         self.setup()
-        self.query_one(f"#{self.LIST_ID}").loading = True
-        self.query_one("#catalog-error").display = False
-        if self.state.catalog is None and self.state.subscription:
-            self.wizard.load_catalog(self.state.subscription)  # already loading, usually: then a no-op
+        if self.state.catalog is None:
+            self.query_one(f"#{self.LIST_ID}").loading = True
+            if self.state.subscription:
+                self.wizard.load_catalog(self.state.subscription)  # already loading, usually: then a no-op
         self._catalog_arrived()
 
     def on_catalog_loaded(self, _message: CatalogLoaded) -> None:
@@ -210,7 +215,9 @@ class CatalogScreen(WizardScreen):
                 self.on_catalog_failed(CatalogFailed(self.state.subscription or "", self.state.catalog_error))
             return
         self.query_one("#catalog-error").display = False
-        self.query_one(f"#{self.LIST_ID}").loading = False
+        lst = self.query_one(f"#{self.LIST_ID}")
+        if lst.loading:
+            lst.loading = False
         self.show_catalog(catalog)
 
     def show_catalog(self, catalog: Catalog) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Input, Label, OptionList, Select, Static
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ... import rules
@@ -12,6 +12,7 @@ from ...catalog import Catalog
 from ..text import az
 from ..widgets.cued_scroll import CuedScroll
 from ..widgets.filter_list import FilterList, Item
+from ..widgets.picker import Choice, Picker
 from ..widgets.tag_editor import TagEditor
 from .base import CatalogScreen
 
@@ -41,22 +42,18 @@ class IdentityScreen(CatalogScreen):
                 yield Label("Name", classes="first")
                 yield Input(self.state.identity_name, placeholder="e.g. id-maia-runner", id="name")
                 yield Static("", id="name-check")
-                yield Label("Existing in the group (Enter reuses)", id="existing-label")
-                yield OptionList(id="existing")
-                with Horizontal(id="region-row"):
-                    yield Static("Region", id="region-label")
-                    yield Select[str]([], id="location", compact=True, prompt="the resource group's region")
-                yield Static("", id="location-check")
+                existing = [Label("Existing in the group (Enter reuses)", id="existing-label"), OptionList(id="existing")]
+                for widget in existing:
+                    widget.display = False  # until the group has identities (set before mounting: cheaper)
+                    yield widget
+                yield Picker("Region", "Region  the resource group's", id="location")
                 yield Label("Tags", id="tags-label")
                 yield TagEditor(self.state.tags, id="tags")
 
     def setup(self) -> None:
-        self._showing_region = False  # True while the screen sets the region list itself
         if self.state.notice:
             self.say(f"[$text-warning]! {az(self.state.notice)}[/]")
             self.state.notice = None
-        self.query_one("#existing-label").display = False
-        self.query_one("#existing").display = False
         self._count_tags()
 
     def show_catalog(self, catalog: Catalog) -> None:
@@ -109,45 +106,32 @@ class IdentityScreen(CatalogScreen):
         if catalog is None:
             return
         group = self.state.group()
-        select = self.query_one("#location", Select)
         default = group.location.lower() if group else None
-        options = [
-            (az(loc.display_name) + (" · the group's" if loc.name.lower() == default else ""), loc.name)
-            for loc in catalog.locations
-            if loc.physical or loc.name.lower() in (default, (self.state.location or "").lower())
-        ]
-        self._showing_region = True
-        try:
-            select.set_options(options)
-            wanted = self.state.location or default
-            offered = {value for _, value in options}
-            if wanted in offered:
-                select.value = wanted
-            else:
-                select.clear()
-        finally:
-            self._showing_region = False
-        self._check_location()
-
-    def on_select_changed(self, event: Select.Changed) -> None:
-        if event.select.id != "location" or self._showing_region:
-            return
-        group = self.state.group()
-        value = event.value if isinstance(event.value, str) else None
-        # The group's region is the default: the plan then says nothing, and follows the group.
-        self.state.location = None if group is not None and value == group.location.lower() else value
-        self._check_location()
-
-    def _check_location(self) -> None:
-        check = self.query_one("#location-check", Static)
+        choices = []
+        for loc in catalog.locations:
+            if loc.physical or loc.name.lower() == default:
+                mark = " · the group's" if loc.name.lower() == default else ""
+                choices.append(Choice(loc.name, f"{az(loc.display_name)}  [dim]{az(loc.name)}{mark}[/]"))
         wanted = self.state.location
-        if wanted and self.state.catalog is not None and self.state.location_named(wanted) is None:
-            check.update(
-                f"[$text-error]✗ {az(self.state.subscription_name())} offers no region {az(wanted)}: choose one[/]"
-            )
+        offered = self.state.location_named(wanted) if wanted else None
+        picker = self.query_one("#location", Picker)
+        if wanted and offered is None:
+            label = f"[$text-error]✗ Region {az(wanted)} is not offered here[/]"
+            picker.show(choices, None, label=label)
+        elif offered is not None:
+            picker.show(choices, offered.name, label=f"Region  {az(offered.display_name)}")
+        elif group is not None:
+            found = self.state.location_named(default)
+            name = found.display_name if found else group.location
+            picker.show(choices, default, label=f"Region  {az(name)} [dim](the group's)[/]")
         else:
-            check.update("")
-        check.display = bool(wanted and self.state.location_named(wanted) is None)
+            picker.show(choices, None, label="Region  [dim]the resource group's[/]")
+
+    def on_picker_changed(self, message: Picker.Changed) -> None:
+        group = self.state.group()
+        # The group's region is the default: the plan then says nothing, and follows the group.
+        self.state.location = None if group is not None and message.value == group.location.lower() else message.value
+        self._show_regions()
 
     # -- the name -----------------------------------------------------------------------------------
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
@@ -168,7 +152,9 @@ class IdentityScreen(CatalogScreen):
     def _count_tags(self) -> None:
         n = len(self.state.tags)
         self.query_one("#tags-label", Label).update(
-            f"Tags ({n} tag{'' if n == 1 else 's'} · Enter on one changes it, Delete removes it)" if n else "Tags"
+            f"Tags ({n} tag{'' if n == 1 else 's'} · Enter on one changes it, Delete removes it)"
+            if n
+            else "Tags  [dim]none yet: a name and a value below, then Enter[/]"
         )
 
     def _check_name(self, name: str) -> None:

@@ -10,6 +10,7 @@ its fields do, and scroll themselves into view.
 from __future__ import annotations
 
 from textual import events
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -39,8 +40,10 @@ class CuedScroll(VerticalScroll):
         self.set_class(readable, "-readable")
         self._cue = Static(CUE, classes="scroll-cue")
 
+    def compose(self) -> ComposeResult:
+        yield self._cue  # after the children given to it (`with CuedScroll(): ...`)
+
     def on_mount(self) -> None:
-        self.mount(self._cue)
         self.call_after_refresh(self.update_cue)
 
     def on_resize(self, _event: events.Resize) -> None:

@@ -36,12 +36,12 @@ class TagEditor(Vertical):
         self.editing: str | None = None  # the tag being changed in the row, if any
 
     def compose(self) -> ComposeResult:
-        yield DataTable(id="tag-table", cursor_type="row", zebra_stripes=True)
-        yield Static("[dim]No tags yet: type a name and a value below.[/]", id="tag-none")
+        table = DataTable(id="tag-table", cursor_type="row", zebra_stripes=True)
+        table.display = bool(self._tags)  # before mounting: cheaper than after
+        yield table
         with Horizontal(id="tag-edit"):
             yield Input(placeholder="name", id="tag-key", compact=True)
-            yield Static("=", id="tag-eq")
-            yield Input(placeholder="value", id="tag-value", compact=True)
+            yield Input(placeholder="= value", id="tag-value", compact=True)
             yield Button("Add", id="tag-set", compact=True)
         yield Static("", id="tag-problem")
 
@@ -59,7 +59,6 @@ class TagEditor(Vertical):
             # Text, not markup: a tag read from Azure is shown as it is, never as styling.
             table.add_row(Text(shown(key)), Text(shown(value)), key=key)
         table.display = bool(self._tags)
-        self.query_one("#tag-none").display = not self._tags
         if cursor is not None and cursor in self._tags:
             table.move_cursor(row=list(self._tags).index(cursor))
 
