@@ -135,7 +135,7 @@ async def test_fifty_tags_fit_with_their_count_and_the_last_in_reach(demo, tmp_p
         await pilot.press("ctrl+n")
         await settle(pilot)
         assert below_the_fold(pilot) == []
-        assert "50 tags" in str(pilot.app.screen.query_one("#tags-label", Static).render())
+        assert "Tags (50)" in str(pilot.app.screen.query_one("#tags-label", Static).render())
         table = pilot.app.screen.query_one("#tag-table")
         table.focus()
         await pilot.press("ctrl+end")

@@ -42,7 +42,7 @@ class ContainerAppScreen(CatalogScreen):
 
     def body(self) -> ComposeResult:
         with Horizontal(classes="columns"):
-            yield from self.list_column("Container app", "Filter apps by name, group or environment")
+            yield from self.list_column("Container app", "Filter: name, group, environment")
             with Vertical(classes="column form", id="app-form"):
                 yield Static("", id="app-info", classes="first")
                 yield Label("Container (the runner's)", id="container-label")

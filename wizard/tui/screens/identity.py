@@ -152,7 +152,7 @@ class IdentityScreen(CatalogScreen):
     def _count_tags(self) -> None:
         n = len(self.state.tags)
         self.query_one("#tags-label", Label).update(
-            f"Tags ({n} tag{'' if n == 1 else 's'} · Enter on one changes it, Delete removes it)"
+            f"Tags ({n}) · Enter: change · Delete: remove"
             if n
             else "Tags  [dim]none yet: a name and a value below, then Enter[/]"
         )
