@@ -304,15 +304,18 @@ class RunnerIdentityApp(App[int]):
         finally:
             if self._catalog_loading == subscription:
                 self._catalog_loading = None
-        # The lists live as long as the app: take them (and everything loaded so far) out of the
-        # garbage collector's full scans, which otherwise stall a screen's opening for a tenth of
-        # a second or more whenever one happens to run (measured: benchmarks/bench_wizard.py).
-        gc.collect()
-        gc.freeze()
         if self.state.catalog_loaded(catalog):
             if self.catalog_ready_hook is not None:
                 self.catalog_ready_hook(subscription)
             self.post_message(CatalogLoaded(catalog))
+        self.call_after_refresh(self._keep_out_of_collections)
+
+    def _keep_out_of_collections(self) -> None:
+        """The lists live as long as the app: take them (and everything loaded so far) out of the
+        garbage collector's full scans, which otherwise stall a screen's opening for a tenth of a
+        second or more whenever one happens to run (measured: benchmarks/bench_wizard.py)."""
+        gc.collect()
+        gc.freeze()
 
     def on_catalog_loaded(self, message: CatalogLoaded) -> None:
         # Screens listen for the catalog themselves; the app passes it on to the one showing.

@@ -139,7 +139,9 @@ class ApplyScreen(WizardScreen):
                 word = f"[cyan]{az(row.said)}[/]"
             else:
                 word = WORDS.get(row.status, "")
-                if row.retries and row.status in ("done", "failed", "retrying"):
+                if row.retries and row.status == "retrying":
+                    word = f"[yellow]retrying ({row.retries})…[/]"
+                elif row.retries and row.status in ("done", "failed"):
                     word += f" [yellow]({row.retries} {'retry' if row.retries == 1 else 'retries'})[/]"
             shown = f"{row.seconds:.1f}s" if row.seconds else ""
             table.add_row(ICONS.get(row.status, "?"), az(step.summary), word, shown)
