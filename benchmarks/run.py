@@ -13,7 +13,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks import bench_apply, bench_lists, bench_scale, bench_start
+from benchmarks import bench_apply, bench_lists, bench_scale, bench_start, bench_wizard
 from benchmarks.common import Figure
 
 HERE = Path(__file__).resolve().parent
@@ -30,6 +30,10 @@ MEANING = {
     "sequence makes two.",
     "Scale": "On a tenant with thousands of groups and apps, lists still load in well under a second, typing "
     "to filter keeps up with the keyboard, and memory stays modest.",
+    "Wizard screens": "Next from the first screen to the identity screen, prefilled from a plan with 50 tags (the "
+    "most a resource can carry): under 0.3 s reads as immediate, so a plan with many tags opens as fast as one "
+    "with none. One table shows the tags, with one row of fields to add or change one, rather than a row of "
+    "fields per tag (4 to 7 s for 50 before).",
 }
 
 
@@ -74,6 +78,11 @@ def main(argv: list[str] | None = None) -> int:
             f"0.1 s apart; median of {runs} runs",
         ),
         ("Scale", bench_scale.run(runs=1 if args.quick else 3), "the sandbox's `large` scenario, no added latency"),
+        (
+            "Wizard screens",
+            bench_wizard.run(runs=runs),
+            f"headless at 120x40, the subscription's lists already loaded; median of {runs} runs",
+        ),
     ]
     cpu = platform.processor() or platform.machine()
     lines = [

@@ -23,7 +23,7 @@ def test_the_benchmark_command_writes_its_table(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     text = out.read_text()
-    for section in ("## Start", "## Live lists", "## Apply", "## Scale"):
+    for section in ("## Start", "## Live lists", "## Apply", "## Scale", "## Wizard screens"):
         assert section in text
     for figure in (
         "first screen painted",
@@ -31,6 +31,7 @@ def test_the_benchmark_command_writes_its_table(tmp_path: Path) -> None:
         "type-to-filter",
         "peak memory",
         "requests the az CLI sequence makes",
+        "identity screen opens, 50 tags",
     ):
         assert figure in text
     assert "| nan" not in text  # every figure was measured

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -44,6 +45,9 @@ async def shoot(name: str, size: tuple[int, int], journal_dir: Path) -> Path:
 
 
 def main() -> None:
+    # The pictures are of a true-colour terminal, whatever terminal runs this.
+    os.environ.update(COLORTERM="truecolor", TERM="xterm-256color")
+    os.environ.pop("NO_COLOR", None)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="120x40", help="terminal size, COLUMNSxROWS (default 120x40)")
     args = parser.parse_args()

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from .azure.errors import GatewayError
 from .azure.gateway import Gateway, assignment_name
+from .azure.retries import notify_retry, retry_listener
 from .journal import Journal, open_run
 from .model import ContainerApp, Identity
 from .plan import Plan
@@ -42,7 +43,7 @@ class Progress:
     """What apply tells its caller as it goes (the TUI shows it live, the CLI prints it)."""
 
     step_id: str
-    status: str  # "running" | "done" | "unchanged" | "failed" | "polling"
+    status: str  # "running" | "done" | "unchanged" | "failed" | "polling" | "retrying" (message: why, and when)
     message: str = ""
     seconds: float = 0.0
 
@@ -151,6 +152,11 @@ class Applier:
     async def _timed(self, step: Step, results: dict[str, StepResult], work: Callable[[], Awaitable[T]]) -> T:
         self.report(Progress(step.id, "running", step.summary))
         started = time.perf_counter()
+
+        def retrying(why: str, delay_s: float) -> None:
+            self.report(Progress(step.id, "retrying", f"{why}; trying again in {delay_s:.0f} s"))
+
+        listening = retry_listener.set(retrying)
         try:
             value = await self._retrying(work)
         except GatewayError as err:
@@ -158,6 +164,8 @@ class Applier:
             results[step.id] = StepResult(step.id, "failed", seconds, err.plain())
             self.report(Progress(step.id, "failed", err.plain(), seconds))
             raise
+        finally:
+            retry_listener.reset(listening)
         seconds = time.perf_counter() - started
         results[step.id] = StepResult(step.id, "done", seconds)
         self.report(Progress(step.id, "done", step.summary, seconds))
@@ -170,6 +178,7 @@ class Applier:
             except GatewayError as err:
                 if not err.transient or attempt == self.attempts - 1:
                     raise
+                notify_retry(f"{err.code or 'no answer'} from Azure", self.backoff_s * (2**attempt))
                 await asyncio.sleep(self.backoff_s * (2**attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -11,7 +11,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from .azure.gateway import Gateway
-from .model import ContainerApp, Identity, ResourceGroup, RoleDefinition, ScopeResource
+from .model import ContainerApp, Identity, Location, ResourceGroup, RoleDefinition, ScopeResource
 
 
 @dataclass
@@ -22,14 +22,17 @@ class Catalog:
     roles: list[RoleDefinition] = field(default_factory=list)
     scopes: list[ScopeResource] = field(default_factory=list)
     apps: list[ContainerApp] = field(default_factory=list)
+    locations: list[Location] = field(default_factory=list)  # the regions the subscription offers
 
 
 async def load_catalog(gateway: Gateway, subscription: str) -> Catalog:
-    groups, identities, roles, scopes, apps = await asyncio.gather(
+    """Every list the wizard shows for `subscription`, read concurrently. Raises GatewayError."""
+    groups, identities, roles, scopes, apps, locations = await asyncio.gather(
         gateway.resource_groups(subscription),
         gateway.identities(subscription),
         gateway.role_definitions(subscription),
         gateway.scope_resources(subscription),
         gateway.container_apps(subscription),
+        gateway.locations(subscription),
     )
-    return Catalog(subscription, groups, identities, roles, scopes, apps)
+    return Catalog(subscription, groups, identities, roles, scopes, apps, locations)

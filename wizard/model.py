@@ -31,6 +31,18 @@ class Subscription:
 
 
 @dataclass(frozen=True)
+class Location:
+    """A region the subscription offers (`GET /subscriptions/{id}/locations`)."""
+
+    name: str  # as ARM takes it: "westeurope"
+    display_name: str  # as the portal shows it: "West Europe"
+    physical: bool = True  # False: a logical region ("Europe", "global"), where no resource lives
+
+    def label(self) -> str:
+        return f"{self.display_name} ({self.name})" if self.display_name else self.name
+
+
+@dataclass(frozen=True)
 class ResourceGroup:
     id: str
     name: str

@@ -7,8 +7,9 @@ wizard's review screen, `plan`, `apply --dry-run` and the tests all see the same
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from .azure.errors import GatewayError
 from .azure.gateway import AmbiguousRole, Gateway, allows, match_roles
@@ -27,6 +28,7 @@ PRIVILEGED_ROLES = {
     "role based access control administrator",
 }
 CREDENTIAL_OVERRIDES = ("AZURE_TENANT_ID", "AZURE_CLIENT_SECRET")
+T = TypeVar("T")
 
 
 @dataclass
@@ -325,7 +327,8 @@ def _app_steps(plan: Plan, live: LiveState, problems: list[str]) -> list[Step]:
         )
     else:
         _need(live, plan.group_scope(), IDENTITY_ASSIGN, f"link {plan.identity.name} to an app", problems)
-        details = [f"identity type: {app.identity_type} -> {new_type}"]
+        had = app.identity_type if app.identity_type.strip().lower() not in ("", "none") else "no identity"
+        details = [f"identity type: {had} -> {new_type}"]
         if app.system_principal_id:
             details.append("the system-assigned identity is kept")
         details += [f"keeps user-assigned {u.id.rsplit('/', 1)[-1]}" for u in app.user_identities]
@@ -426,20 +429,46 @@ def _short(scope: str) -> str:
     return f"{parts[-2]} {parts[-1]}"
 
 
+# -- the diff as lines: one generator for the CLI's plain text and the wizard's marked-up review ----
+MARKS = {"create": "+", "update": "~", "unchanged": "="}
+def shown(text: str) -> str:
+    """`text`, which may carry values read from Azure, made safe to print (`text.for_terminal`:
+    control and formatting characters become visible escapes). Every line of the diff passes here once."""
+    return for_terminal(text)
+
+
+def diff_entries(step_plan: StepPlan) -> list[tuple[str, str]]:
+    """The diff as (kind, text) pairs, text already through `shown`. Kinds: a step's action
+    ("create", "update", "unchanged") for its summary, then "detail" and "warning" lines under
+    it; "blank"; "problems" (the heading) and "problem"; "counts" last."""
+    entries: list[tuple[str, str]] = []
+    for step in step_plan.steps:
+        entries.append((step.action, shown(step.summary)))
+        entries += [("detail", shown(d)) for d in step.details]
+        entries += [("warning", shown(w)) for w in step.warnings]
+    if step_plan.problems:
+        entries += [("blank", ""), ("problems", "Cannot apply:")]
+        entries += [("problem", shown(p)) for p in step_plan.problems]
+    counts = {a: sum(1 for s in step_plan.steps if s.action == a) for a in MARKS}
+    entries += [
+        ("blank", ""),
+        ("counts", f"{counts['create']} to create, {counts['update']} to change, {counts['unchanged']} unchanged."),
+    ]
+    return entries
+
+
+def plain_line(kind: str, text: str) -> str:
+    """The CLI's style: a mark before each step, details indented, warnings with !, problems with x."""
+    if kind in MARKS:
+        return f"{MARKS[kind]} {text}"
+    return {"detail": "    ", "warning": "    ! ", "problem": "  x "}.get(kind, "") + text
+
+
+def diff_lines(step_plan: StepPlan, style: Callable[[str, str], T]) -> list[T]:
+    """The diff, one `style(kind, text)` per line (see `diff_entries` for the kinds)."""
+    return [style(kind, text) for kind, text in diff_entries(step_plan)]
+
+
 def render_text(step_plan: StepPlan) -> str:
     """The plan as a diff an admin reads before anything is written."""
-    marks = {"create": "+", "update": "~", "unchanged": "="}
-    lines = []
-    safe = for_terminal  # every value may hold text from Azure: escape it where it is formatted
-    for step in step_plan.steps:
-        lines.append(f"{marks[step.action]} {safe(step.summary)}")
-        lines += [f"    {safe(d)}" for d in step.details]
-        lines += [f"    ! {safe(w)}" for w in step.warnings]
-    if step_plan.problems:
-        lines.append("")
-        lines.append("Cannot apply:")
-        lines += [f"  x {safe(p)}" for p in step_plan.problems]
-    counts = {a: sum(1 for s in step_plan.steps if s.action == a) for a in marks}
-    lines.append("")
-    lines.append(f"{counts['create']} to create, {counts['update']} to change, {counts['unchanged']} unchanged.")
-    return "\n".join(lines)
+    return "\n".join(diff_lines(step_plan, plain_line))

@@ -6,7 +6,8 @@ the durations on the apply screen are the only things that vary: they are masked
 picture is taken.
 
 The first four screens are reached by typing, as an admin does; the last four from a plan file
-(`runner-identity --plan`, the same choices), which keeps this module quick.
+(`runner-identity --plan`, the same choices), which keeps this module quick. A few more, at 80x24
+only: a 16-colour terminal, a failed apply, the help panel and the region picker.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from textual.widgets import Static
 
 from tests.conftest import RunningSandbox
 from tests.engine.helpers import ids
-from tests.tui.conftest import settle, type_into, wizard_for
+from tests.tui.conftest import settle, sixteen_colour_terminal, type_into, wizard_for
 from wizard.plan import AppTarget, IdentitySpec, Plan, RoleRequest
 from wizard.tui.app import RunnerIdentityApp
 from wizard.tui.screens.apply import ApplyScreen
@@ -45,7 +46,11 @@ def demo_plan(running: RunningSandbox) -> Plan:
 async def to_identity(pilot: Pilot[Any]) -> None:
     await settle(pilot)
     await type_into(pilot, "#subscriptions Input", "Production")
+    await pilot.press("ctrl+n")
+    await settle(pilot)
     await type_into(pilot, "#groups Input", "rg-runner")
+    await type_into(pilot, "#tag-key", "cost-center")
+    await type_into(pilot, "#tag-value", "cc-4711")
     await type_into(pilot, "#name", "id-legacy-runner", submit=False)
 
 
@@ -89,7 +94,7 @@ def mask(pilot: Pilot[Any]) -> None:
     screen = pilot.app.screen
     if isinstance(screen, ApplyScreen):
         for row in screen.rows.values():
-            row[2] = 0.1 if row[2] else 0.0
+            row.seconds = 0.1 if row.seconds else 0.0
         screen._render_rows()
 
 
@@ -109,12 +114,38 @@ async def to_done(pilot: Pilot[Any]) -> None:
     await pilot.pause()
 
 
+async def to_failed_apply(pilot: Pilot[Any]) -> None:
+    """Apply with Azure throttling the identity twice, then the app's update failing."""
+    await to_apply(pilot)
+
+
+async def to_help(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    await pilot.press("ctrl+n")
+    await settle(pilot)
+    await pilot.press("f1")
+    await pilot.pause()
+
+
+async def to_region_picker(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    await pilot.press("ctrl+n")
+    await settle(pilot)
+    pilot.app.screen.query_one("#location").focus()
+    await pilot.press("enter")
+    await pilot.pause()
+
+
 @dataclass(frozen=True)
 class Shot:
     run_before: Callable[[Pilot[Any]], Awaitable[None]]
     from_plan: bool = False
+    faults: tuple[str, ...] = ()
+    colours: int = 0  # 16: a 16-colour terminal
 
     def app(self, running: RunningSandbox, tmp_path: Path) -> RunnerIdentityApp:
+        for fault in self.faults:
+            running.sandbox.faults.add(fault)
         return wizard_for(running, tmp_path, plan=demo_plan(running) if self.from_plan else None)
 
 
@@ -128,12 +159,46 @@ SCREENS: dict[str, Shot] = {
     "apply": Shot(to_apply, from_plan=True),
     "done": Shot(to_done, from_plan=True),
 }
+AT_80X24: dict[str, Shot] = {
+    "identity-16-colours": Shot(to_identity, colours=16),
+    "review-16-colours": Shot(to_review, from_plan=True, colours=16),
+    "apply-failed": Shot(
+        to_failed_apply,
+        from_plan=True,
+        faults=("429,route=roleAssignments,method=PUT,times=2", "lro-fail,route=containerApps,times=5"),
+    ),
+    "help": Shot(to_help, from_plan=True),
+    "region-picker": Shot(to_region_picker, from_plan=True),
+}
+
+
+def shoot(
+    snap_compare: Any, running: RunningSandbox, tmp_path: Path, shot: Shot, size: tuple[int, int], mp: pytest.MonkeyPatch
+) -> bool:
+    if shot.colours == 16:
+        sixteen_colour_terminal(mp)
+    return bool(snap_compare(shot.app(running, tmp_path), terminal_size=size, run_before=shot.run_before))
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("screen", list(SCREENS))
 def test_screen(
-    snap_compare: Any, start_sandbox: Callable[..., RunningSandbox], tmp_path: Path, screen: str, size: tuple[int, int]
+    snap_compare: Any,
+    start_sandbox: Callable[..., RunningSandbox],
+    tmp_path: Path,
+    screen: str,
+    size: tuple[int, int],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    shot = SCREENS[screen]
-    assert snap_compare(shot.app(start_sandbox(), tmp_path), terminal_size=size, run_before=shot.run_before)
+    assert shoot(snap_compare, start_sandbox(), tmp_path, SCREENS[screen], size, monkeypatch)
+
+
+@pytest.mark.parametrize("screen", list(AT_80X24))
+def test_screen_at_80x24(
+    snap_compare: Any,
+    start_sandbox: Callable[..., RunningSandbox],
+    tmp_path: Path,
+    screen: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert shoot(snap_compare, start_sandbox(), tmp_path, AT_80X24[screen], (80, 24), monkeypatch)

@@ -21,6 +21,7 @@ from ..model import (
     ContainerApp,
     Identity,
     LinkedIdentity,
+    Location,
     Permission,
     ResourceGroup,
     Revision,
@@ -35,6 +36,7 @@ from ..model import (
 from ..rbac import allowed
 from .connection import Connection, make_credential
 from .errors import GatewayError, translate
+from .retries import notify_retry, reporting_retry_policy
 
 log = logging.getLogger("wizard.azure")
 T = TypeVar("T")
@@ -115,6 +117,7 @@ class Gateway:
         key = (kind, subscription.lower())
         if key not in self._clients:
             kw = self.connection.client_kwargs()
+            kw["retry_policy"] = reporting_retry_policy(**kw)  # the SDK's retries, told to whoever listens
             cred = self.credential
             if kind == "subscriptions":
                 from azure.mgmt.resource.subscriptions.aio import SubscriptionClient
@@ -183,6 +186,20 @@ class Gateway:
         )
         groups = [ResourceGroup(g["id"], g["name"], g.get("location", ""), dict(g.get("tags") or {})) for g in found]
         return sorted(groups, key=lambda g: g.name.lower())
+
+    async def locations(self, subscription: str) -> list[Location]:
+        """The regions `subscription` offers, for the identity's region (GET
+        /subscriptions/{id}/locations, Microsoft.Resources' Subscriptions_ListLocations), sorted by
+        display name, physical regions first (logical ones such as "Europe" hold no resources)."""
+        pages = self._client("subscriptions").subscriptions.list_locations(subscription)
+        found = await self._collect("list the subscription's regions", pages)
+        regions = []
+        for loc in found:
+            kind = getattr(loc.metadata, "region_type", None)
+            kind = str(getattr(kind, "value", kind) or "Physical")
+            if loc.name:
+                regions.append(Location(str(loc.name), str(loc.display_name or loc.name), kind.lower() != "logical"))
+        return sorted(regions, key=lambda r: (not r.physical, r.display_name.lower()))
 
     async def resource_group(self, subscription: str, name: str) -> ResourceGroup | None:
         client = self._client("resources", subscription)
@@ -354,6 +371,7 @@ class Gateway:
                     if existing is not None:
                         return existing
                 if err.code == "PrincipalNotFound" and delay is not None:
+                    notify_retry("Entra ID has not replicated the new identity yet (PrincipalNotFound)", delay)
                     await asyncio.sleep(delay)
                     continue
                 raise err from exc

@@ -2,6 +2,9 @@
 
 How it is put together:
 
+- The flow is a table (flow.py): the ordered steps, each a screen class. The app owns it: a
+  screen posts `NextStep` or `PreviousStep` (messages.py) and the app shows the step that
+  follows or pops back. Screens never import each other, nor this module.
 - `WizardState` (state.py) holds every choice and every list loaded from Azure; screens read it
   when they mount and write it as the admin types, so Back and Next never lose anything.
 - Nothing here calls the Azure SDK: workers call the `Gateway` (and `Applier`, `verify`), on the
@@ -10,6 +13,8 @@ How it is put together:
   --sandbox) are imported by the sign-in worker right after it.
 - As soon as a subscription is chosen (or offered first), one worker loads every list the later
   screens need, concurrently (`wizard.catalog`), so they are ready when the admin gets there.
+- Quitting asks first whenever something would be lost (choices not saved, or apply writing),
+  by every path: ctrl+q, the command palette, a Quit button.
 """
 
 from __future__ import annotations
@@ -17,54 +22,38 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rich.markup import escape
 from textual import work
 from textual.app import App
 from textual.binding import Binding
-from textual.message import Message
+from textual.screen import Screen
 
+from .flow import FLOW, index_of
+from .messages import (
+    CatalogFailed,
+    CatalogLoaded,
+    Connected,
+    ConnectFailed,
+    DeviceCode,
+    NextStep,
+    PreviousStep,
+    QuitRequested,
+)
 from .state import WizardState
+from .theme import theme_for
 
 if TYPE_CHECKING:
     from ..azure.connection import Connection
     from ..azure.gateway import Gateway
-    from ..catalog import Catalog
     from ..plan import Plan
 
 SANDBOX_BANNER = "SANDBOX · a local demo tenant · nothing here touches Azure"
-
-
-class Connected(Message, bubble=False):
-    """Signed in: who, and the subscriptions they can see (in the app's state)."""
-
-
-class ConnectFailed(Message, bubble=False):
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
-
-
-class DeviceCode(Message, bubble=False):
-    """--device-code: the code to enter, and where."""
-
-    def __init__(self, url: str, code: str) -> None:
-        super().__init__()
-        self.url, self.code = url, code
-
-
-class CatalogLoaded(Message, bubble=False):
-    def __init__(self, catalog: Catalog) -> None:
-        super().__init__()
-        self.catalog = catalog
-
-
-class CatalogFailed(Message, bubble=False):
-    def __init__(self, subscription: str, text: str) -> None:
-        super().__init__()
-        self.subscription, self.text = subscription, text
 
 
 def connection_options(sandbox: bool = False, **overrides: Any) -> argparse.Namespace:
@@ -89,10 +78,7 @@ class RunnerIdentityApp(App[int]):
     SUB_TITLE = "a managed identity for the Maia runner"
     CSS_PATH = "app.tcss"
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # app.tcss: tighter spacing on short terminals
-    BINDINGS = [
-        Binding("ctrl+q", "request_quit", "Quit", priority=True),
-        Binding("q", "request_quit", "Quit", show=False),
-    ]
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
 
     def __init__(
         self,
@@ -107,10 +93,19 @@ class RunnerIdentityApp(App[int]):
         """`connection`: talk to this endpoint (tests pass a running sandbox's). Without one, the
         sign-in worker opens a session from `options` (the command line's connection options; by
         default the real Azure cloud, or an in-process demo sandbox with `sandbox=True`)."""
-        super().__init__()
+        # Without colour, Textual strips colours to the terminal's defaults (not to greys) only if
+        # told before it starts that the colours are the terminal's own.
+        super().__init__(ansi_color=True if "NO_COLOR" in os.environ else None)
+        theme = theme_for(self.console.color_system, self.no_color)
+        if theme is not None:
+            self.register_theme(theme)
+            self.theme = theme.name
         self.connection = connection
         self.options = options if options is not None else connection_options(sandbox)
         self.use_sandbox = bool(sandbox or getattr(self.options, "sandbox", False))
+        self.uses_device_code = bool(
+            connection.device_code if connection is not None else getattr(self.options, "device_code", False)
+        )
         self.state = WizardState()
         if plan is not None:
             self.state.load_plan(plan)
@@ -129,9 +124,7 @@ class RunnerIdentityApp(App[int]):
         self._catalog_loading: str | None = None
 
     def on_mount(self) -> None:
-        from .screens.sign_in import SignInScreen
-
-        self.push_screen(SignInScreen())
+        self.push_screen(FLOW[0].screen())
         self.call_after_refresh(self._painted)
 
     def _painted(self) -> None:
@@ -140,37 +133,81 @@ class RunnerIdentityApp(App[int]):
             return
         self.connect()
 
+    # -- the flow -------------------------------------------------------------------------------------
+    def step_names(self) -> list[str]:
+        return [step.name for step in FLOW]
+
+    def step_index(self, screen: Screen[object]) -> int:
+        return index_of(type(screen))
+
+    def on_next_step(self, message: NextStep) -> None:
+        """A step is complete: show the one after it (a step's screen is built afresh each time)."""
+        if message.screen is not self.screen:
+            return  # a late message from a screen no longer showing
+        following = self.step_index(message.screen) + 1
+        if following < len(FLOW):
+            self.push_screen(FLOW[following].screen())
+
+    def on_previous_step(self, message: PreviousStep) -> None:
+        if message.screen is self.screen and self.step_index(message.screen) > 0:
+            self.pop_screen()  # the screen's workers go with it
+
     # -- quitting -----------------------------------------------------------------------------------
     @property
     def applying(self) -> bool:
         return any(w.group == "apply" and w.is_running for w in self.workers)
 
-    def action_request_quit(self) -> None:
-        """Quit, but not silently in the middle of writing to Azure."""
-        if not self.applying:
-            self.exit(0)
+    async def action_quit(self) -> None:
+        """ctrl+q and the command palette's Quit: ask first when anything would be lost."""
+        self.request_quit()
+
+    def on_quit_requested(self, _message: QuitRequested) -> None:
+        self.request_quit()
+
+    def request_quit(self) -> None:
+        """Quit at once when nothing would be lost; otherwise say what would be, and ask."""
+        question = self._what_quitting_loses()
+        code = 0 if self.state.outcome is None or self.state.outcome.ok else 1
+        if question is None:
+            self.exit(code, return_code=code)
             return
         from .screens.confirm import ConfirmModal
 
+        if any(isinstance(s, ConfirmModal) for s in self.screen_stack):
+            return  # asking already
+
         def answered(yes: bool | None) -> None:
             if yes:
-                self.exit(1)
+                self.exit(1 if self.applying else code, return_code=1 if self.applying else code)
 
-        self.push_screen(
-            ConfirmModal(
-                "Apply is writing to Azure now. Quit anyway?\n\nThe journal will say what was done; "
-                "`runner-identity apply` resumes and `runner-identity rollback` undoes it.",
-                yes="Quit",
-                no="Keep going",
-            ),
-            answered,
-        )
+        self.push_screen(ConfirmModal(question, yes="Quit", no="Stay"), answered)
+
+    def _what_quitting_loses(self) -> str | None:
+        outcome = self.state.outcome
+        journal = escape(str(outcome.journal)) if outcome is not None and outcome.journal else None
+        if self.applying:
+            return (
+                "Apply is writing to Azure now. Quit anyway?\n\nThe journal says what was done; "
+                "`runner-identity apply` resumes and `runner-identity rollback` undoes it."
+            )
+        if outcome is not None and outcome.status == "failed" and journal and not self.state.rolled_back:
+            return (
+                f"Apply stopped part-way. Quit?\n\nThe journal [b]{journal}[/] says what was written: "
+                f"`runner-identity rollback {journal}` undoes it."
+            )
+        if self.state.unsaved():
+            return (
+                "Quit and lose your choices?\n\nReview → Save plan (ctrl+s) keeps them in a plan file: "
+                "`runner-identity --plan FILE` opens the wizard with them again."
+            )
+        return None
 
     # -- signing in ---------------------------------------------------------------------------------
     @work(exclusive=True, exit_on_error=False, group="connect")
     async def connect(self) -> None:
         from ..azure.connection import default_subscription
         from ..azure.errors import GatewayError
+        from .advice import sign_in_problem
 
         self.connect_error = None
         try:
@@ -182,7 +219,7 @@ class RunnerIdentityApp(App[int]):
             default = self.state.subscription or self._default_subscription or default_subscription()
             self.state.subscriptions = await self.gateway.subscriptions(default=default)
         except GatewayError as err:
-            await self._connect_failed(err.plain())
+            await self._connect_failed(sign_in_problem(err, device_code=self.uses_device_code))
             return
         except (OSError, ValueError, SystemExit) as err:  # a bad --ca-bundle, a sandbox that cannot start
             await self._connect_failed(f"Could not connect: {err}")
@@ -208,6 +245,7 @@ class RunnerIdentityApp(App[int]):
         session = await asyncio.to_thread(session_cm.__enter__)
         self._session = session_cm
         self._default_subscription = session.default_subscription or self._default_subscription
+        self.uses_device_code = session.connection.device_code
         return session.connection
 
     def _make_gateway(self, connection: Connection) -> Gateway:
@@ -270,6 +308,14 @@ class RunnerIdentityApp(App[int]):
             if self.catalog_ready_hook is not None:
                 self.catalog_ready_hook(subscription)
             self.post_message(CatalogLoaded(catalog))
+        self.call_after_refresh(self._keep_out_of_collections)
+
+    def _keep_out_of_collections(self) -> None:
+        """The lists live as long as the app: take them (and everything loaded so far) out of the
+        garbage collector's full scans, which otherwise stall a screen's opening for a tenth of a
+        second or more whenever one happens to run (measured: benchmarks/bench_wizard.py)."""
+        gc.collect()
+        gc.freeze()
 
     def on_catalog_loaded(self, message: CatalogLoaded) -> None:
         # Screens listen for the catalog themselves; the app passes it on to the one showing.

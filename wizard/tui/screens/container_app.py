@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...catalog import Catalog
 from ...model import ContainerApp
+from ...steps import shown
+from ..text import az
 from ..widgets.filter_list import FilterList, Item
 from .base import CatalogScreen
 
@@ -25,14 +26,24 @@ def identities(app: ContainerApp) -> str:
 
 class ContainerAppScreen(CatalogScreen):
     LIST_ID = "apps"
-    STEP = 3
     TITLE = "The container app, and the runner's container"
     PORTAL = "Container Apps → <app> → Settings → Identity; Application → Containers"
+    HELP = (
+        "Two changes to the runner's container app, sent as one update. The identity is "
+        "[b]linked[/] to the app, so the app may sign in as it; identities the app has already "
+        "(its system-assigned one, other user-assigned ones) stay. And the runner's container gets "
+        "the variable AZURE_CLIENT_ID set to the identity's [b]client ID[/]: the Azure SDK in the "
+        "runner reads it to know which of the app's identities to sign in as.\n\n"
+        "A change to a container's variables makes a [b]new revision[/]: Container Apps starts "
+        "new replicas with the new settings and moves traffic to them; the old revision is "
+        "deactivated (in Single revision mode). Other variables, secrets and containers are "
+        "kept exactly as they are; secret values are never read or shown."
+    )
 
     def body(self) -> ComposeResult:
         with Horizontal(classes="columns"):
-            yield from self.list_column("Container app", "Filter apps by name, group or environment")
-            with Vertical(classes="column form"):
+            yield from self.list_column("Container app", "Filter: name, group, environment")
+            with Vertical(classes="column form", id="app-form"):
                 yield Static("", id="app-info", classes="first")
                 yield Label("Container (the runner's)", id="container-label")
                 yield OptionList(id="containers")
@@ -41,6 +52,7 @@ class ContainerAppScreen(CatalogScreen):
                 yield Static("", id="env-flag")
 
     def setup(self) -> None:
+        self._shown_app: str | None = None  # the app whose containers the list shows
         self.query_one("#env", DataTable).add_columns("variable", "value")
 
     def show_catalog(self, catalog: Catalog) -> None:
@@ -49,8 +61,8 @@ class ContainerAppScreen(CatalogScreen):
             [
                 Item(
                     a.id,
-                    f"{escape(a.name)}  [dim]{escape(a.resource_group)} · {escape(a.environment_name)} · "
-                    f"{a.revision_mode} · {escape(identities(a))}[/]",
+                    f"{az(a.name)}  [dim]{az(a.resource_group)} · {az(a.environment_name)} · "
+                    f"{az(a.revision_mode)} · {az(identities(a))}[/]",
                     a.environment_name,
                 )
                 for a in catalog.apps
@@ -73,21 +85,24 @@ class ContainerAppScreen(CatalogScreen):
         if message.key != self.state.app_id:
             self.state.app_id, self.state.container = message.key, None
         self.query_one("#apps", FilterList).choose(message.key)
-        app = self._app()
-        if app is not None and len(app.container_names) == 1:
-            self.state.container = app.container_names[0]
         self._show()
-        self.query_one("#containers", OptionList).focus()
+        containers = self.query_one("#containers", OptionList)
+        if containers.option_count > 1:
+            containers.focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        """Enter on a container chooses it (marked ●); the focus stays, so the admin can still
+        change their mind. Choosing never moves on by itself."""
         if event.option_list.id == "containers" and event.option.id:
             event.stop()
             self.state.container = event.option.id
             self._show()
-            self.query_one("#next").focus()
+            self.say(f"Chose container [b]{az(event.option.id)}[/]. ctrl+n goes on.")
 
     def _show(self) -> None:
         app = self._app()
+        if app is not None and self.state.container is None and len(app.container_names) == 1:
+            self.state.container = app.container_names[0]  # the app's only container is the runner's
         info = self.query_one("#app-info", Static)
         containers = self.query_one("#containers", OptionList)
         table = self.query_one("#env", DataTable)
@@ -99,20 +114,27 @@ class ContainerAppScreen(CatalogScreen):
             self.query_one("#env-flag", Static).update("")
             return
         info.update(
-            f"[b]{escape(app.name)}[/] · group {escape(app.resource_group)} · environment "
-            f"{escape(app.environment_name)}\nrevision mode {app.revision_mode} · identities: {escape(identities(app))}"
+            f"[b]{az(app.name)}[/] · group {az(app.resource_group)} · environment "
+            f"{az(app.environment_name)}\nrevision mode {az(app.revision_mode)} · identities: {az(identities(app))}"
         )
         names = app.container_names
+        same_app = self._shown_app == app.id
+        self._shown_app = app.id
+        highlighted = containers.highlighted if same_app else None
         containers.set_options(
-            [Option(("[b $accent]●[/] " if n == self.state.container else "  ") + escape(n), id=n) for n in names]
+            [Option(("[b $text-accent]●[/] " if n == self.state.container else "  ") + az(n), id=n) for n in names]
         )
-        if self.state.container in names:
-            containers.highlighted = names.index(self.state.container)
+        if highlighted is not None and highlighted < len(names):
+            containers.highlighted = highlighted
+        elif names:
+            containers.highlighted = names.index(self.state.container) if self.state.container in names else 0
         flags = []
         if self.state.container:
             env = app.env(self.state.container)
             for var in env:
-                table.add_row(var.name, escape(var.shown()))  # secret values are never shown, only their names
+                # Text, not markup: a value is shown as the app holds it. Secret values are never
+                # shown, only their secret's name.
+                table.add_row(Text(shown(var.name)), Text(shown(var.shown())))
             if not env:
                 table.add_row("[dim](none)[/]", "")
             current = next((v for v in env if v.name == self.state.env_var), None)
@@ -121,13 +143,13 @@ class ContainerAppScreen(CatalogScreen):
                 flags.append(f"[$text-success]✓ {self.state.env_var} is the identity's client ID already[/]")
             elif current is not None:
                 flags.append(
-                    f"[$text-warning]! {self.state.env_var} is set already ({escape(current.shown())}): "
+                    f"[$text-warning]! {self.state.env_var} is set already ({az(current.shown())}): "
                     "it will be replaced by the identity's client ID[/]"
                 )
             else:
                 flags.append(f"[dim]{self.state.env_var} will be added.[/]")
         elif len(names) > 1:
-            flags.append("[$text-warning]This app has several containers: choose the runner's (Enter).[/]")
+            flags.append("[$text-warning]! This app has several containers: choose the runner's (Enter).[/]")
         if app.revision_mode.lower() == "multiple":
             flags.append("[$text-warning]! Multiple revision mode: older active revisions keep their old variables[/]")
         self.query_one("#env-flag", Static).update("\n".join(flags))
@@ -138,8 +160,3 @@ class ContainerAppScreen(CatalogScreen):
         if not self.state.container:
             return "Choose the runner's container."
         return None
-
-    def next_screen(self) -> Screen[None] | None:
-        from .review import ReviewScreen
-
-        return ReviewScreen()

@@ -6,47 +6,63 @@ from pathlib import Path
 from typing import ClassVar
 
 from rich.markup import escape
+from rich.table import Table
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.widgets import Button, Input, Static, TabbedContent, TabPane
 
-from ...steps import StepPlan
+from ...steps import StepPlan, diff_lines
+from ..messages import NextStep
+from ..widgets.cued_scroll import CuedScroll
 from .base import WizardScreen
 from .confirm import ConfirmModal
 
-# The mark's column is padded inside the style, so every summary starts in the same column.
-MARKS = {
-    "create": "[$text-success]+ create [/]",
-    "update": "[$text-warning]~ change [/]",
-    "unchanged": "[dim]= as is  [/]",
-}
-INDENT = " " * 11
+# Rich markup with the terminal's colour names (a Rich table, not a Textual widget, draws them).
+MARKS = {"create": "[green]+[/]", "update": "[yellow]~[/]", "unchanged": "[dim]=[/]"}
 
 
-def render_steps(step_plan: StepPlan) -> str:
-    """The plan as a diff: each step marked create / change / as is, its details, warnings, problems."""
-    lines = []
-    for step in step_plan.steps:
-        lines.append(
-            f"{MARKS[step.action]}{'[b]' if step.writes else ''}{escape(step.summary)}{'[/]' if step.writes else ''}"
-        )
-        lines += [f"{INDENT}[dim]{escape(d)}[/]" for d in step.details]
-        lines += [f"{INDENT}[$text-warning]! {escape(w)}[/]" for w in step.warnings]
-    if step_plan.problems:
-        lines += ["", "[b $text-error]Cannot apply:[/]"] + [
-            f"  [$text-error]✗ {escape(p)}[/]" for p in step_plan.problems
-        ]
-    counts = {a: sum(1 for s in step_plan.steps if s.action == a) for a in MARKS}
-    lines += ["", f"{counts['create']} to create, {counts['update']} to change, {counts['unchanged']} as is."]
-    return "\n".join(lines)
+def review_line(kind: str, text: str) -> tuple[str, str]:
+    """The review's style for one line of the diff (`steps.diff_lines`): (mark, text), as Rich
+    markup. `text` may carry values from Azure: it is escaped, so it can never restyle the review."""
+    body = escape(text)
+    if kind in MARKS:
+        return MARKS[kind], f"[b]{body}[/]" if kind != "unchanged" else body
+    if kind == "detail":
+        return "", f"[dim]  {body}[/]"
+    if kind == "warning":
+        return "", f"[yellow]  ! {body}[/]"
+    if kind == "problems":
+        return "", f"[b red]{body}[/]"
+    if kind == "problem":
+        return "[red]✗[/]", f"[red]{body}[/]"
+    return "", body
+
+
+def review_table(step_plan: StepPlan) -> Table:
+    """The diff as a two-column grid: the mark, then the text, which wraps under itself."""
+    grid = Table.grid(expand=True)
+    grid.add_column(width=2, no_wrap=True)
+    grid.add_column(ratio=1, overflow="fold")
+    for mark, body in diff_lines(step_plan, review_line):
+        grid.add_row(mark, body)
+    grid.add_row("", "[dim]+ create   ~ change   = as it is[/]")
+    return grid
 
 
 class ReviewScreen(WizardScreen):
-    STEP = 4
     TITLE = "Review: exactly what will change"
     PORTAL = "the Review + create and Review + assign tabs"
+    HELP = (
+        "Nothing has been written yet. runner-identity has read what Azure holds now for everything "
+        "the plan touches, and shows the difference:\n\n"
+        "[b]+[/] is created, [b]~[/] is changed, [b]=[/] is already as planned and is left alone. "
+        "Warnings (!) are worth reading; problems (✗) stop apply before its first write.\n\n"
+        "The [b]az CLI[/] and [b]Bicep[/] tabs show the same change as a script or as infrastructure "
+        "as code, for a change review. [b]Save plan[/] (ctrl+s) writes plan.toml: "
+        "`runner-identity apply plan.toml` applies it from a pipeline."
+    )
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+s", "save", "Save plan")]
 
     def __init__(self) -> None:
@@ -58,11 +74,11 @@ class ReviewScreen(WizardScreen):
 
     def body(self) -> ComposeResult:
         with TabbedContent(id="tabs"):
-            with TabPane("Changes", id="changes-tab"), VerticalScroll():
+            with TabPane("Changes", id="changes-tab"), CuedScroll(readable=True):
                 yield Static("", id="changes")
-            with TabPane("az CLI", id="az-tab"), VerticalScroll():
+            with TabPane("az CLI", id="az-tab"), CuedScroll(readable=True):
                 yield Static("", id="az", markup=False)
-            with TabPane("Bicep", id="bicep-tab"), VerticalScroll():
+            with TabPane("Bicep", id="bicep-tab"), CuedScroll(readable=True):
                 yield Static("", id="bicep", markup=False)
         with Horizontal(classes="save"):
             yield Static("Plan file", classes="save-label")
@@ -89,7 +105,7 @@ class ReviewScreen(WizardScreen):
                 + "\n".join(f"  [$text-error]✗ {escape(str(p))}[/]" for p in problems)
                 + "\n\nescape goes back to fix it."
             )
-            self.say("[$text-error]Fix the plan first.[/]")
+            self.say("[$text-error]✗ Fix the plan first.[/]")
             return
         gateway = self.wizard.gateway
         assert gateway is not None
@@ -97,11 +113,11 @@ class ReviewScreen(WizardScreen):
             self.step_plan = build_steps(plan, await read_live(gateway, plan))
         except GatewayError as err:
             self.query_one("#tabs").loading = False
-            self.query_one("#changes", Static).update(f"[$text-error]{escape(err.plain())}[/]")
-            self.say("[$text-error]Could not read the live state.[/] escape, then ctrl+n, tries again.")
+            self.query_one("#changes", Static).update(f"[$text-error]✗ {escape(err.plain())}[/]")
+            self.say("[$text-error]✗ Could not read the live state.[/] escape, then ctrl+n, tries again.")
             return
         self.query_one("#tabs").loading = False
-        self.query_one("#changes", Static).update(render_steps(self.step_plan))
+        self.query_one("#changes", Static).update(review_table(self.step_plan))
         for widget, render in (("#az", render_az), ("#bicep", render_bicep)):
             try:
                 text = render(self.step_plan)
@@ -109,9 +125,9 @@ class ReviewScreen(WizardScreen):
                 text = f"(could not render: {exc})"
             self.query_one(widget, Static).update(text)
         if self.step_plan.problems:
-            self.say("[$text-error]Azure would refuse this plan: see 'Cannot apply' above.[/]")
+            self.say("[$text-error]✗ Azure would refuse this plan: see 'Cannot apply' above.[/]")
         elif not self.step_plan.writes:
-            self.say("[$text-success]Azure already matches this plan: nothing to write.[/]")
+            self.say("[$text-success]✓ Azure already matches this plan: nothing to write.[/]")
         else:
             self.say("Nothing has been written yet. ctrl+n applies, after a confirmation.")
 
@@ -127,12 +143,16 @@ class ReviewScreen(WizardScreen):
 
     def action_save(self) -> None:
         path = Path(self.query_one("#plan-path", Input).value.strip() or "plan.toml").expanduser()
+        plan = self.state.to_plan()
         try:
-            self.state.to_plan().save(path)
+            plan.save(path)
         except OSError as err:
-            self.say(f"[$text-error]Could not save {escape(str(path))}: {escape(err.strerror or str(err))}[/]")
+            self.say(f"[$text-error]✗ Could not save {escape(str(path))}: {escape(err.strerror or str(err))}[/]")
             return
-        self.say(f"[$text-success]Saved {escape(str(path))}[/]: `runner-identity apply {escape(str(path))}` applies it")
+        self.state.saved = plan
+        self.say(
+            f"[$text-success]✓ Saved {escape(str(path))}[/]: `runner-identity apply {escape(str(path))}` applies it"
+        )
 
     def action_next(self) -> None:
         step_plan = self.step_plan
@@ -140,7 +160,7 @@ class ReviewScreen(WizardScreen):
             self.say("Still reading the live state…")
             return
         if step_plan.problems:
-            self.say("[$text-error]Azure would refuse this plan: see 'Cannot apply' above.[/]")
+            self.say("[$text-error]✗ Azure would refuse this plan: see 'Cannot apply' above.[/]")
             self.app.bell()
             return
         writes = sum(1 for s in step_plan.steps if s.writes)
@@ -154,8 +174,7 @@ class ReviewScreen(WizardScreen):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                from .apply import ApplyScreen
-
-                self.app.push_screen(ApplyScreen(step_plan))
+                self.state.step_plan = step_plan
+                self.post_message(NextStep(self))
 
         self.app.push_screen(ConfirmModal(question, "Apply" if writes else "Verify"), answered)

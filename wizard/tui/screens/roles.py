@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
+from textual.containers import Horizontal
 from textual.widgets import Button, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
@@ -22,6 +20,9 @@ from ...catalog import Catalog
 from ...model import RoleDefinition
 from ...plan import RoleRequest
 from ...steps import RA_WRITE, privileged
+from ..state import last_segment
+from ..text import az
+from ..widgets.cued_scroll import CuedScroll
 from ..widgets.filter_list import FilterList, Item
 from .base import CatalogScreen
 
@@ -45,24 +46,31 @@ def short(text: str, width: int) -> str:
     return cut + "…"
 
 
-def last_segment(scope: str) -> str:
-    return scope.rstrip("/").rsplit("/", 1)[-1]
-
-
 class RolesScreen(CatalogScreen):
     LIST_ID = "roles"
-    STEP = 2
     TITLE = "Roles: what the runner may reach"
     PORTAL = "<resource> → Access control (IAM) → Add role assignment → Managed identity"
+    HELP = (
+        "A [b]role assignment[/] lets the identity do what the role allows, at one [b]scope[/]: a "
+        "resource (a Key Vault, a storage account), a resource group (everything in it), or the "
+        "whole subscription. The scope matters as much as the role: the runner should reach the "
+        "vault it reads and nothing else, so prefer the narrowest scope that works.\n\n"
+        "The runner reads secrets from Key Vault and blobs from storage: data roles such as "
+        "[b]Key Vault Secrets User[/] or [b]Storage Blob Data Reader[/]. Owner, Contributor and the "
+        "access administrator roles manage resources or grant access: they are flagged here.\n\n"
+        "Roles are assigned to the identity's principal ID. Assigning takes Owner, User Access "
+        "Administrator or Role Based Access Control Administrator at the scope: a scope where you "
+        "lack it is flagged before review."
+    )
     BINDINGS: ClassVar[list[BindingType]] = [Binding("delete", "remove_role", "Remove", show=False)]
 
     def body(self) -> ComposeResult:
         with Horizontal(classes="columns"):
             yield from self.list_column("Role (Enter adds it at the scope)", "Filter roles", detail=True)
-            with VerticalScroll(classes="column form"):
+            with CuedScroll(classes="column form"):
                 yield Label("Scope", classes="first")
                 yield Select(
-                    [(f"resource group {self.state.resource_group}", self.state.group_scope())],
+                    [(f"resource group {az(self.state.resource_group)}", self.state.group_scope())],
                     id="scope",
                     allow_blank=False,
                     compact=True,
@@ -87,20 +95,20 @@ class RolesScreen(CatalogScreen):
             [
                 Item(
                     r.guid,
-                    f"{escape(r.name)}  [dim]{'custom · ' if not r.builtin else ''}{escape(short(r.description, 90))}[/]",
+                    f"{az(r.name)}  [dim]{'custom · ' if not r.builtin else ''}{az(short(r.description, 90))}[/]",
                     r.description,
                 )
                 for r in catalog.roles
             ]
         )
         options: list[tuple[str, str]] = [
-            (f"resource group {self.state.resource_group}", self.state.group_scope()),
-            (f"subscription {self.state.subscription_name()}", f"/subscriptions/{self.state.subscription}"),
+            (f"resource group {az(self.state.resource_group)}", self.state.group_scope()),
+            (f"subscription {az(self.state.subscription_name())}", f"/subscriptions/{self.state.subscription}"),
         ]
         for res in sorted(catalog.scopes, key=lambda r: (not r.is_vault, r.name.lower())):
             kind = "Key Vault" if res.is_vault else "storage"
             mode = " (access policies)" if res.is_vault and res.rbac_enabled is False else ""
-            options.append((f"{kind} {res.name}{mode}", res.id))
+            options.append((f"{kind} {az(res.name)}{mode}", res.id))
         self.query_one("#scope", Select).set_options(options)
         self._render_requests()
         self.load_existing()
@@ -125,7 +133,7 @@ class RolesScreen(CatalogScreen):
             return
         kind = "built-in" if role.builtin else "[$text-warning]custom[/]"
         flag = " · [$text-warning]privileged[/]" if privileged(role) else ""
-        detail.update(f"[b]{escape(role.name)}[/] · {kind}{flag}\n[dim]{escape(role.description)}[/]")
+        detail.update(f"[b]{az(role.name)}[/] · {kind}{flag}\n[dim]{az(role.description)}[/]")
 
     # -- choosing -----------------------------------------------------------------------------------
     def on_filter_list_chosen(self, message: FilterList.Chosen) -> None:
@@ -136,14 +144,14 @@ class RolesScreen(CatalogScreen):
         self._add(role.name, scope)
 
     def _add(self, role: str, scope: str) -> bool:
-        group = self.state.group_scope().lower()
-        request = RoleRequest(role, None if scope.lower() == group else scope)
-        key = (role.lower(), (request.scope or group).lower())
-        if any((r.role.lower(), (r.scope or group).lower()) == key for r in self.state.roles):
-            self.say(f"{escape(role)} at {escape(last_segment(scope))} is in the list already.")
+        # The scope is kept in full: a role chosen at the group stays there if the group changes.
+        request = RoleRequest(role, scope)
+        key = (role.lower(), scope.lower())
+        if any((r.role.lower(), (r.scope or "").lower()) == key for r in self.state.roles):
+            self.say(f"{az(role)} at {az(last_segment(scope))} is in the list already.")
             return False
         self.state.roles.append(request)
-        self.say(f"Added {escape(role)} at {escape(last_segment(scope))}.")
+        self.say(f"Added {az(role)} at {az(last_segment(scope))}.")
         self._render_requests()
         return True
 
@@ -170,7 +178,7 @@ class RolesScreen(CatalogScreen):
             added += self._add(role, vault if where == "vault" and vault else self.state.group_scope())
         self._render_requests()
         note = " No Key Vault in this subscription: the vault roles were left out." if left_out else ""
-        where_vault = f" (vault {last_segment(vault)}: choose another as the scope first to change it)" if vault else ""
+        where_vault = f" (vault {az(last_segment(vault))}: choose another as the scope first to change it)" if vault else ""
         self.say(f"{'Minimum' if which == 'minimum' else 'Full set'}: {added} role(s) added{where_vault}.{note}")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
@@ -187,7 +195,7 @@ class RolesScreen(CatalogScreen):
         if option_id is None or not option_id.isdigit():
             return
         removed = self.state.roles.pop(int(option_id))
-        self.say(f"Removed {escape(removed.role)}.")
+        self.say(f"Removed {az(removed.role)}.")
         self._render_requests()
 
     # -- flags --------------------------------------------------------------------------------------
@@ -202,11 +210,11 @@ class RolesScreen(CatalogScreen):
             role = self._role(request.role)
             mark = "[$text-success]✓[/]"
             if role is None:
-                flags.append(f"[$text-error]✗ {escape(request.role)}: no such role in this subscription[/]")
+                flags.append(f"[$text-error]✗ {az(request.role)}: no such role in this subscription[/]")
                 mark = "[$text-error]✗[/]"
             elif privileged(role):
                 flags.append(
-                    f"[$text-warning]! {escape(role.name)} is privileged: the runner needs data access only[/]"
+                    f"[$text-warning]! {az(role.name)} is privileged: the runner needs data access only[/]"
                 )
                 mark = "[$text-warning]![/]"
             res = scopes.get(scope.lower())
@@ -217,28 +225,28 @@ class RolesScreen(CatalogScreen):
                 and request.role.lower().startswith("key vault")
             ):
                 flags.append(
-                    f"[$text-warning]! Key Vault {escape(res.name)} uses access policies: "
-                    f"{escape(request.role)} grants nothing there until it is switched to Azure RBAC[/]"
+                    f"[$text-warning]! Key Vault {az(res.name)} uses access policies: "
+                    f"{az(request.role)} grants nothing there until it is switched to Azure RBAC[/]"
                 )
                 mark = "[$text-warning]![/]"
             allowed = self.state.can_assign.get(scope.lower())
             if allowed is False:
                 flags.append(
-                    f"[$text-error]✗ you cannot assign roles at {escape(where)}: it needs Owner, User Access "
+                    f"[$text-error]✗ you cannot assign roles at {az(where)}: it needs Owner, User Access "
                     "Administrator or Role Based Access Control Administrator there[/]"
                 )
                 mark = "[$text-error]✗[/]"
             elif allowed is None:
                 self.check_scope(scope)
             note = "  [dim](held already)[/]" if role is not None and (role.guid, scope.lower()) in held else ""
-            options.append(Option(f"{mark} {escape(request.role)}  [dim]@ {escape(where)}[/]{note}", id=str(i)))
+            options.append(Option(f"{mark} {az(request.role)}  [dim]@ {az(where)}[/]{note}", id=str(i)))
         requests = self.query_one("#requests", OptionList)
         highlighted = requests.highlighted
         requests.set_options(
             options or [Option("[dim]none yet: pick a role on the left, or a preset[/]", id="__none__", disabled=True)]
         )
-        if options and highlighted is not None:
-            requests.highlighted = min(highlighted, len(options) - 1)
+        if options:
+            requests.highlighted = min(highlighted or 0, len(options) - 1)
         self.query_one("#flags", Static).update("\n".join(flags))
 
     @work(exit_on_error=False, group="scope-check")
@@ -270,17 +278,17 @@ class RolesScreen(CatalogScreen):
             self.state.existing_assignments = []
             return
         existing = self.query_one("#existing", Static)
-        existing.update(f"[dim]Reading what {escape(identity.name)} holds already…[/]")
+        existing.update(f"[dim]Reading what {az(identity.name)} holds already…[/]")
         try:
             held = await gateway.role_assignments(self.state.subscription or "", identity.principal_id)
         except GatewayError as err:
-            existing.update(f"[$text-warning]Could not read {escape(identity.name)}'s roles: {escape(err.plain())}[/]")
+            existing.update(f"[$text-warning]Could not read {az(identity.name)}'s roles: {az(err.plain())}[/]")
             return
         self.state.existing_assignments = held
         names = {r.guid: r.name for r in catalog.roles}
-        lines = [f"  {escape(names.get(a.role_guid, a.role_guid))} @ {escape(last_segment(a.scope))}" for a in held]
+        lines = [f"  {az(names.get(a.role_guid, a.role_guid))} @ {az(last_segment(a.scope))}" for a in held]
         existing.update(
-            f"[b]{escape(identity.name)} holds already:[/]\n" + ("\n".join(lines) if lines else "  no roles")
+            f"[b]{az(identity.name)} holds already:[/]\n" + ("\n".join(lines) if lines else "  no roles")
         )
         self._render_requests()
 
@@ -291,7 +299,3 @@ class RolesScreen(CatalogScreen):
             return "A role does not exist in this subscription: remove it."
         return None
 
-    def next_screen(self) -> Screen[None] | None:
-        from .container_app import ContainerAppScreen
-
-        return ContainerAppScreen()

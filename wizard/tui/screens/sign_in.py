@@ -4,18 +4,24 @@ from __future__ import annotations
 
 from rich.markup import escape
 from textual.app import ComposeResult
-from textual.screen import Screen
 from textual.widgets import Label, Static
 
-from ..app import Connected, ConnectFailed, DeviceCode
+from ..messages import Connected, ConnectFailed, DeviceCode
 from ..widgets.filter_list import FilterList, Item
 from .base import WizardScreen
 
 
 class SignInScreen(WizardScreen):
-    STEP = 0
     TITLE = "Sign in and choose a subscription"
     PORTAL = "your account (top right) → Switch directory; then Subscriptions"
+    HELP = (
+        "runner-identity signs in as you, the way the Azure CLI does (`az login`), and lists the "
+        "subscriptions your account can see. A subscription is the billing and access boundary "
+        "everything else lives in: the identity, the roles' scopes and the runner's container app "
+        "must all be in the one you choose.\n\n"
+        "Your default subscription (the az CLI's, or AZURE_SUBSCRIPTION_ID) is starred. "
+        "Enter chooses one; Next goes on. Nothing is written to Azure until you confirm on Review."
+    )
 
     def body(self) -> ComposeResult:
         yield Static("Signing in…", id="who")
@@ -33,7 +39,7 @@ class SignInScreen(WizardScreen):
 
     def on_device_code(self, message: DeviceCode) -> None:
         self.query_one("#who", Static).update(
-            f"To sign in, open [b]{escape(message.url)}[/] and enter the code [b $accent]{escape(message.code)}[/]."
+            f"To sign in, open [b]{escape(message.url)}[/] and enter the code [b $text-accent]{escape(message.code)}[/]."
         )
 
     def on_connected(self, _message: Connected) -> None:
@@ -57,12 +63,12 @@ class SignInScreen(WizardScreen):
             for s in self.state.subscriptions
         ]
         offered = self.state.subscription or next((s.id for s in self.state.subscriptions if s.is_default), None)
-        lst.set_items(items, keep=offered)
+        lst.set_items(items, keep=offered, chosen=self.state.subscription)
         self.query_one("#next").label = self.next_label()
         self.refresh_bindings()
         if not items:
             self.say(
-                "[$text-warning]This account sees no subscriptions.[/] Sign in as another account "
+                "[$text-warning]! This account sees no subscriptions.[/] Sign in as another account "
                 "(`az login`), or ask for access to the runner's subscription."
             )
             return
@@ -74,8 +80,7 @@ class SignInScreen(WizardScreen):
         self.query_one("#subscriptions").display = False
         self.query_one("#subs-label").display = False
         self.query_one("#who", Static).update(
-            f"[b $text-error]Sign-in failed.[/]\n\n{escape(message.text)}\n\n"
-            "Then press ctrl+n (Try again); ctrl+q quits."
+            f"[b $text-error]✗ Sign-in failed.[/]\n\n{escape(message.text)}\n\nThen press ctrl+n (Try again)."
         )
         self.query_one("#next").label = self.next_label()
         self.refresh_bindings()
@@ -84,8 +89,10 @@ class SignInScreen(WizardScreen):
         return "Try again ›" if self.wizard.connect_error and not self.state.subscriptions else "Next ›"
 
     def on_filter_list_chosen(self, message: FilterList.Chosen) -> None:
+        """Enter on a subscription chooses it (marked ●); Next goes on. Choosing never moves on by itself."""
         self._choose(message.key)
-        self.action_next()
+        self.query_one("#subscriptions", FilterList).choose(message.key)
+        self.say(f"Chose [b]{escape(self.state.subscription_name())}[/]. ctrl+n goes on.")
 
     def _choose(self, sub: str) -> None:
         if self.state.choose_subscription(sub) or self.state.catalog is None:
@@ -103,14 +110,10 @@ class SignInScreen(WizardScreen):
     def validate(self) -> str | None:
         if not self.state.subscriptions:
             return "Still signing in…"
+        chosen = self.query_one("#subscriptions", FilterList).chosen
         highlighted = self.query_one("#subscriptions", FilterList).highlighted_key
-        if highlighted is not None:
-            self._choose(highlighted)  # ctrl+n takes the subscription under the cursor
+        if chosen is None and highlighted is not None:
+            self._choose(highlighted)  # Next with none chosen takes the subscription under the cursor
         elif self.state.subscription is None:
             return "Choose a subscription."
         return None
-
-    def next_screen(self) -> Screen[None] | None:
-        from .identity import IdentityScreen
-
-        return IdentityScreen()

@@ -32,14 +32,20 @@ class Item:
     search: str = ""  # extra text the filter matches, besides the label
 
 
+def _for_the_filter(character: str | None) -> bool:
+    """Is a key typed on the list meant for its filter? Printable keys are, but for space and
+    `?` (help, as on every screen)."""
+    return character is not None and character.isprintable() and character not in " ?"
+
+
 class _Options(OptionList):
     """The list part: printable keys belong to the filter above it."""
 
     def check_consume_key(self, key: str, character: str | None) -> bool:
-        return character is not None and character.isprintable() and character != " "
+        return _for_the_filter(character)
 
     def on_key(self, event: events.Key) -> None:
-        if event.character is not None and event.character.isprintable() and event.character != " ":
+        if _for_the_filter(event.character):
             event.stop()
             event.prevent_default()
             box = self.parent.query_one(Input) if self.parent is not None else None
