@@ -21,6 +21,7 @@ from wizard.tui.screens.help import HelpModal
 from wizard.tui.screens.identity import IdentityScreen
 from wizard.tui.screens.review import ReviewScreen
 from wizard.tui.screens.roles import RolesScreen
+from wizard.tui.screens.rollback_confirm import RollbackConfirm
 from wizard.tui.screens.sign_in import SignInScreen
 from wizard.tui.widgets.picker import Picker, PickModal
 
@@ -218,10 +219,15 @@ async def test_a_failed_apply_shows_its_retries_and_offers_only_what_works(demo,
         await pilot.press("n")
         await pilot.pause()
         demo.sandbox.faults.clear()
-        await pilot.press("u")  # roll back
+        await pilot.press("u")  # roll back: the list to confirm first, then y
+        for _ in range(200):
+            if isinstance(app.screen, RollbackConfirm):
+                break
+            await pilot.pause(0.02)
+        await pilot.press("y")
         await settle(pilot)
         undone = shown(pilot, "#error")
-        assert "assign 'Storage Blob Data Reader'" in undone and "create managed identity id-bumpy" in undone
+        assert "role assignment 'Storage Blob Data Reader'" in undone and "managed identity id-bumpy" in undone
         assert "role:" not in undone and "/providers/" not in undone, undone
         await pilot.click("#quit")  # nothing left to lose: the plan came from a file, Azure is as it was
         await pilot.pause()
