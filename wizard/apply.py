@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -100,7 +101,8 @@ class Applier:
     ) -> None:
         self.gateway = gateway
         self.journal_dir = journal_dir
-        self.report = report or (lambda _p: None)
+        self._listener: Report = report or (lambda _p: None)
+        self._labels: dict[str, str] = {}  # step id -> its summary, for reports that carry no label
         # Our own bound on top of the SDK's retries: a write whose connection dropped is safe to
         # send again, because every write here is idempotent (PUT by name, PATCH of a merge).
         self.attempts = attempts
@@ -111,8 +113,17 @@ class Applier:
     async def preview(self, plan: Plan) -> StepPlan:
         return build_steps(plan, await read_live(self.gateway, plan))
 
+    def report(self, progress: Progress) -> None:
+        """Tell the caller, with the step's summary as its label (a caller shows that, never the id)."""
+        if not progress.label:
+            progress = dataclasses.replace(progress, label=self._labels.get(progress.step_id, progress.step_id))
+        self._listener(progress)
+
     async def apply(self, plan: Plan, step_plan: StepPlan | None = None, verify: bool = True) -> ApplyOutcome:
         step_plan = step_plan or await self.preview(plan)
+        self._labels = {s.id: s.summary for s in step_plan.steps}
+        if plan.container_app is not None:
+            self._labels["app"] = f"update {plan.container_app.id.rsplit('/', 1)[-1]}"
         if step_plan.problems:
             return ApplyOutcome("blocked", step_plan, None)
         results = {s.id: StepResult(s.id, "unchanged") for s in step_plan.steps if not s.writes}
