@@ -22,9 +22,9 @@ from typing import Any, TypeVar
 
 from .app_write import AppChanged, app_patch, foreign_changes, identity_block, overwritten_revisions, public_var
 from .azure.errors import GatewayError
-from .azure.gateway import IN_PROGRESS, Gateway, assignment_name
+from .azure.gateway import IN_PROGRESS, Gateway, app_from_json, assignment_name
 from .journal import Journal, read_events
-from .model import ContainerApp, Identity
+from .model import ContainerApp, Identity, LinkedIdentity
 from .plan import Plan
 from .steps import SETTLE_TIMEOUT_S, Step, StepPlan, build_steps, merged_tags, read_live, union_type
 from .verify import Check, verify_plan
@@ -139,13 +139,14 @@ class Applier:
         journal = Journal.new(plan.identity.name, self.journal_dir)
         journal.write("start", plan=plan.to_toml(), steps=[[s.id, s.action, s.summary] for s in step_plan.steps])
         outcome = ApplyOutcome("applied", step_plan, journal.path, results)
+        written: dict[str, Any] = {}  # the app's PATCH: what was read, sent and found after
         try:
             await self._providers(step_plan, journal, results)
             identity = await self._identity(plan, step_plan, journal, results)
             outcome.identity = identity
             await self._roles(plan, step_plan, identity, journal, results)
             # The app is read only now, right before its PATCH: the shortest window for another write.
-            outcome.app = await self._app(plan, step_plan, identity, journal, results, outcome)
+            outcome.app = await self._app(plan, step_plan, identity, journal, results, written)
         except GatewayError as err:
             outcome.status, outcome.error = "failed", err
             for step in step_plan.steps:
@@ -153,17 +154,24 @@ class Applier:
             journal.write("failed", code=err.code, message=err.message, status=err.status)
             return outcome
         journal.write("finished")
-        if verify:
-            outcome.checks = await verify_plan(self.gateway, plan, principal_hint=identity.principal_id)
+
+        async def checks() -> list[Check]:
+            return await verify_plan(self.gateway, plan, principal_hint=identity.principal_id) if verify else []
+
+        async def conflicts() -> list[str]:
+            return await self._conflicts(**written) if written else []
+
+        outcome.checks, outcome.conflicts = await asyncio.gather(checks(), conflicts())
         if outcome.conflicts and outcome.app is not None:
+            journal.write("conflict", target=outcome.app.id, changes=outcome.conflicts)
             outcome.checks.insert(
                 0,
                 Check(
                     "problem",
                     f"no one else changed {outcome.app.name} while apply wrote it",
                     "; ".join(outcome.conflicts)
-                    + ". Container Apps have no ETag, so such a write cannot be held off: runner-identity left these "
-                    "as they are; check them in the portal (Activity log)",
+                    + ". Container Apps have no ETag, so such a write cannot be held off; apply changed nothing "
+                    "more: review these in the portal (the app's Activity log)",
                 ),
             )
         return outcome
@@ -319,8 +327,10 @@ class Applier:
         identity: Identity,
         journal: Journal,
         results: dict[str, StepResult],
-        outcome: ApplyOutcome,
+        written: dict[str, Any],
     ) -> ContainerApp | None:
+        """Link the identity and set the variable in one PATCH of the app as it is right before it;
+        `written` receives what was read, sent and found after (for `_conflicts`)."""
         target = plan.container_app
         link, env = sp.step("link"), sp.step("env")
         if target is None or link is None or env is None:
@@ -333,7 +343,6 @@ class Applier:
         combined = Step("app", "container_app", "update", f"update {name}")
         container = env.data["container"]
         drop = list(link.data.get("drop") or []) if link.writes else []
-        done: dict[str, Any] = {}
 
         async def settled(deadline: float, started: float) -> dict[str, Any]:
             """The app read once no update is running on it (bounded by `deadline`)."""
@@ -351,7 +360,7 @@ class Applier:
                         "ContainerAppOperationInProgress",
                         f"{name} was still {state} after {waited:.0f} s: another update is running on it. Nothing "
                         "was written to the app; apply again once that update has ended",
-                        409,
+                        None,  # no answer of Azure's: apply's own bound
                     )
                 self._waiting(writing, f"{name} is {state}: another update is running on it", waited)
                 await asyncio.sleep(self.gateway.connection.poll_interval)
@@ -377,36 +386,11 @@ class Applier:
             started = time.monotonic()
             deadline = started + self.settle_timeout_s
             while True:
-                raw = await settled(deadline, started)
-                entry = _linked_entry(raw, identity.id)
-                if link.writes and entry is not None and not _holds(entry, identity):
-                    raw = await relink(raw, deadline, started)
-                check_variable(raw)
-                body, before = app_patch(
-                    raw, identity, container, target.env_var, link=link.writes, set_env=env.writes, drop=drop
-                )
-                # Journaled before every attempt: rollback undoes from the newest pre-image.
-                journal.write(
-                    "begin",
-                    step="app",
-                    action="update",
-                    target=target.id,
-                    pre_image=before,
-                    identity=identity.id,
-                    value=identity.client_id,
-                    steps=[s.id for s in writing],
-                )
-                if not body:
-                    # An earlier attempt's PATCH landed but its poller was lost: wait for the app instead.
-                    return await self.gateway.settled_app(target.id)
-                for step in writing:
-                    self.report(Progress(step.id, "running", SENDING, 0.0, step.summary))
                 try:
-                    after = await self.gateway.update_container_app(target.id, body, on_status=operation_status)
+                    return await attempt(deadline, started)
                 except GatewayError as err:
-                    if err.code != "ContainerAppOperationInProgress":
+                    if err.code != "ContainerAppOperationInProgress" or err.status != 409:
                         raise
-                    # Someone else's update began between the read and the PATCH: wait for it, read again.
                     if time.monotonic() > deadline:
                         raise GatewayError(
                             what,
@@ -416,15 +400,42 @@ class Applier:
                             "apply again once that update has ended",
                             409,
                         ) from err
+                    # Someone else's update began between the read and the PATCH: wait for it, read again.
                     self._waiting(
                         writing,
                         f"Azure refused the write: another update of {name} is running",
                         time.monotonic() - started,
                     )
                     await asyncio.sleep(self.gateway.connection.poll_interval)
-                    continue
-                done.update(pre=raw, body=body, after=after)
-                return app_of(after)
+
+        async def attempt(deadline: float, started: float) -> ContainerApp:
+            raw = await settled(deadline, started)
+            entry = _linked_entry(raw, identity.id)
+            if link.writes and entry is not None and not _holds(entry, identity):
+                raw = await relink(raw, deadline, started)
+            check_variable(raw)
+            body, before = app_patch(
+                raw, identity, container, target.env_var, link=link.writes, set_env=env.writes, drop=drop
+            )
+            # Journaled before every attempt: rollback undoes from the newest pre-image.
+            journal.write(
+                "begin",
+                step="app",
+                action="update",
+                target=target.id,
+                pre_image=before,
+                identity=identity.id,
+                value=identity.client_id,
+                steps=[s.id for s in writing],
+            )
+            if not body:
+                # An earlier attempt's PATCH landed but its poller was lost: wait for the app instead.
+                return await self.gateway.settled_app(target.id)
+            for step in writing:
+                self.report(Progress(step.id, "running", SENDING, 0.0, step.summary))
+            after = await self.gateway.update_container_app(target.id, body, on_status=operation_status)
+            written.update(app_id=target.id, pre=raw, body=body, after=after)
+            return app_from_json(after)
 
         async def relink(raw: dict[str, Any], deadline: float, started: float) -> dict[str, Any]:
             """Unlink the stale entry (an identity deleted and re-created under this name) so the link
@@ -467,10 +478,6 @@ class Applier:
             env_var=target.env_var,
             value=identity.client_id,
         )
-        if done:
-            outcome.conflicts = await self._conflicts(target.id, done["pre"], done["body"], done["after"])
-            if outcome.conflicts:
-                journal.write("conflict", target=target.id, changes=outcome.conflicts)
         return app
 
     async def _conflicts(
@@ -478,7 +485,9 @@ class Applier:
     ) -> list[str]:
         """Someone else's writes to the app between apply's read and the end of its operation."""
         found = foreign_changes(pre, body, after)
-        ours = (after.get("properties") or {}).get("latestRevisionName") if "properties" in body else None
+        if "properties" not in body:
+            return found  # the containers were not sent: a revision made in between still stands, and shows above
+        ours = (after.get("properties") or {}).get("latestRevisionName")
         try:
             revisions = await self.gateway.revisions(app_id)
         except GatewayError:
@@ -502,8 +511,6 @@ def _linked_entry(raw: dict[str, Any], identity_id: str) -> dict[str, Any] | Non
 
 def _holds(entry: dict[str, Any], identity: Identity) -> bool:
     """Whether an app's entry for the identity holds its current principal (see LinkedIdentity.holds)."""
-    from .model import LinkedIdentity
-
     return LinkedIdentity("", entry.get("principalId"), entry.get("clientId")).holds(identity)
 
 
@@ -512,12 +519,6 @@ def _shape(var: dict[str, Any] | None) -> tuple[Any, Any] | None:
     if var is None:
         return None
     return (var.get("value") if not var.get("secretRef") else None, var.get("secretRef") or None)
-
-
-def app_of(raw: dict[str, Any]) -> ContainerApp:
-    from .azure.gateway import app_from_json
-
-    return app_from_json(raw)
 
 
 _public = public_var  # rollback's name for it

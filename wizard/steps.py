@@ -253,8 +253,12 @@ def key_vault_data_role(role: RoleDefinition) -> bool:
 def merged_tags(current: dict[str, str], planned: dict[str, str]) -> dict[str, str]:
     """The identity's tags once the plan's are set: ARM keys tag names without regard to case, so a
     planned `Owner` replaces a live `owner` (one tag, named as the plan names it); every other tag stays."""
-    wanted = {name.lower() for name in planned}
-    return {**{k: v for k, v in current.items() if k.lower() not in wanted}, **planned}
+    wanted = {name.lower(): name for name in planned}
+    merged: dict[str, str] = {}
+    for name, value in current.items():  # in the identity's order, a planned tag in its live one's place
+        ours = wanted.pop(name.lower(), None)
+        merged[ours or name] = planned[ours] if ours else value
+    return {**merged, **{name: planned[name] for name in wanted.values()}}
 
 
 def tag_changes(current: dict[str, str], planned: dict[str, str]) -> list[str]:
