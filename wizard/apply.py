@@ -1,16 +1,18 @@
-"""Apply a plan: identity -> role assignments (concurrently) -> one container app PATCH, each
-write journaled with what it replaces; then verify. (Undoing a run is wizard/rollback.py.)
+"""Apply a plan: provider registrations the admin confirmed -> identity -> role assignments
+(concurrently) -> one container app PATCH, each write journaled with what it replaces; then verify.
+(Undoing a run is wizard/rollback.py.)
 
-The PATCH is built from a GET taken right before it and carries only `identity` and
-`template.containers`: every container, variable, secretRef, probe and mount goes back as
-Azure holds it, and only the target variable of the target container differs.
+The PATCH is built from a GET taken right before it (after any update already running on the app
+has ended) and carries only `identity` and `template.containers`: every container, variable,
+secretRef, probe and mount goes back as Azure holds it, and only the target variable of the target
+container differs. After the operation the app is compared with that read plus this change, so a
+write someone else made in between is reported (Container Apps have no ETag to prevent it).
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
-import secrets
+import dataclasses
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -18,13 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .app_write import AppChanged, app_patch, foreign_changes, identity_block, overwritten_revisions
 from .azure.errors import GatewayError
-from .azure.gateway import Gateway, assignment_name
+from .azure.gateway import IN_PROGRESS, Gateway, app_from_json, assignment_name
 from .azure.retries import notify_retry, retry_listener
 from .journal import Journal, open_run
-from .model import ContainerApp, Identity
+from .model import ContainerApp, Identity, LinkedIdentity
 from .plan import Plan
-from .steps import Step, StepPlan, build_steps, read_live, union_type
+from .steps import SETTLE_TIMEOUT_S, Step, StepPlan, build_steps, merged_tags, read_live
 from .verify import Check, verify_plan
 
 T = TypeVar("T")
@@ -43,9 +46,16 @@ class Progress:
     """What apply tells its caller as it goes (the TUI shows it live, the CLI prints it)."""
 
     step_id: str
-    status: str  # "running" | "done" | "unchanged" | "failed" | "polling" | "retrying" (message: why, and when)
+    # "running" | "done" | "unchanged" | "failed" | "polling" (Azure's operation status) |
+    # "waiting" (for someone else's update of the app, or a provider's registration: message says why) |
+    # "retrying" (a transient answer: message says why, and when the next try goes)
+    status: str
     message: str = ""
     seconds: float = 0.0
+    label: str = ""  # what the step does, in words (its summary): show this, not step_id
+
+
+SENDING = "sending the update"  # the message of the report right before the app's PATCH goes out
 
 
 @dataclass
@@ -58,10 +68,23 @@ class ApplyOutcome:
     app: ContainerApp | None = None
     error: GatewayError | None = None
     checks: list[Check] = field(default_factory=list)
+    # Writes someone else made to the app between apply's read and its operation's end (see app_write).
+    conflicts: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.status in ("applied", "nothing to do") and not any(c.status == "problem" for c in self.checks)
+        return (
+            self.status in ("applied", "nothing to do")
+            and not self.conflicts
+            and not any(c.status == "problem" for c in self.checks)
+        )
+
+    def labels(self, *statuses: str) -> list[str]:
+        """The summaries of the steps whose result has one of `statuses` ("done", "failed", "not run"), in
+        plan order: what to tell an admin instead of internal step ids."""
+        return [
+            s.summary for s in self.step_plan.steps if s.id in self.results and self.results[s.id].status in statuses
+        ]
 
 
 Report = Callable[[Progress], None]
@@ -76,20 +99,33 @@ class Applier:
         report: Report | None = None,
         attempts: int = 3,
         backoff_s: float = 1.0,
+        settle_timeout_s: float = SETTLE_TIMEOUT_S,
     ) -> None:
         self.gateway = gateway
         self.journal_dir = journal_dir
-        self.report = report or (lambda _p: None)
+        self._listener: Report = report or (lambda _p: None)
+        self._labels: dict[str, str] = {}  # step id -> its summary, for reports that carry no label
         # Our own bound on top of the SDK's retries: a write whose connection dropped is safe to
         # send again, because every write here is idempotent (PUT by name, PATCH of a merge).
         self.attempts = attempts
         self.backoff_s = backoff_s
+        # Seconds apply waits for someone else's update of the app (or a provider's registration) to end.
+        self.settle_timeout_s = settle_timeout_s
 
     async def preview(self, plan: Plan) -> StepPlan:
         return build_steps(plan, await read_live(self.gateway, plan))
 
+    def report(self, progress: Progress) -> None:
+        """Tell the caller, with the step's summary as its label (a caller shows that, never the id)."""
+        if not progress.label:
+            progress = dataclasses.replace(progress, label=self._labels.get(progress.step_id, progress.step_id))
+        self._listener(progress)
+
     async def apply(self, plan: Plan, step_plan: StepPlan | None = None, verify: bool = True) -> ApplyOutcome:
         step_plan = step_plan or await self.preview(plan)
+        self._labels = {s.id: s.summary for s in step_plan.steps}
+        if plan.container_app is not None:
+            self._labels["app"] = f"update {plan.container_app.id.rsplit('/', 1)[-1]}"
         if step_plan.problems:
             return ApplyOutcome("blocked", step_plan, None)
         results = {s.id: StepResult(s.id, "unchanged") for s in step_plan.steps if not s.writes}
@@ -104,19 +140,14 @@ class Applier:
             return outcome
         journal = self._journal(plan, step_plan)
         outcome = ApplyOutcome("applied", step_plan, journal.path, results)
+        written: dict[str, Any] = {}  # the app's PATCH: what was read, sent and found after
         try:
+            await self._providers(step_plan, journal, results)
             identity = await self._identity(plan, step_plan, journal, results)
             outcome.identity = identity
-            # The app's read overlaps the role assignments, which take a round trip of their own:
-            # it still lands right before the PATCH, and the PATCH does not wait for it.
-            prefetch = self._prefetch_app(plan, step_plan)
-            try:
-                await self._roles(plan, step_plan, identity, journal, results)
-            except BaseException:
-                if prefetch is not None:
-                    prefetch.cancel()
-                raise
-            outcome.app = await self._app(plan, step_plan, identity, journal, results, prefetch)
+            await self._roles(plan, step_plan, identity, journal, results)
+            # The app is read only now, right before its PATCH: the shortest window for another write.
+            outcome.app = await self._app(plan, step_plan, identity, journal, results, written)
         except GatewayError as err:
             outcome.status, outcome.error = "failed", err
             for step in step_plan.steps:
@@ -124,8 +155,26 @@ class Applier:
             journal.write("failed", code=err.code, message=err.message, status=err.status)
             return outcome
         journal.write("finished")
-        if verify:
-            outcome.checks = await verify_plan(self.gateway, plan, principal_hint=identity.principal_id)
+
+        async def checks() -> list[Check]:
+            return await verify_plan(self.gateway, plan, principal_hint=identity.principal_id) if verify else []
+
+        async def conflicts() -> list[str]:
+            return await self._conflicts(**written) if written else []
+
+        outcome.checks, outcome.conflicts = await asyncio.gather(checks(), conflicts())
+        if outcome.conflicts and outcome.app is not None:
+            journal.write("conflict", target=outcome.app.id, changes=outcome.conflicts)
+            outcome.checks.insert(
+                0,
+                Check(
+                    "problem",
+                    f"no one else changed {outcome.app.name} while apply wrote it",
+                    "; ".join(outcome.conflicts)
+                    + ". Container Apps have no ETag, so such a write cannot be held off; apply changed nothing "
+                    "more: review these in the portal (the app's Activity log)",
+                ),
+            )
         return outcome
 
     def _journal(self, plan: Plan, step_plan: StepPlan) -> Journal:
@@ -143,18 +192,13 @@ class Applier:
         journal.write("start", run=uuid.uuid4().hex, plan=plan.to_toml(), steps=steps, assignments=found)
         return journal
 
-    def _prefetch_app(self, plan: Plan, sp: StepPlan) -> asyncio.Task[dict[str, Any] | None] | None:
-        if plan.container_app is None or not any(s.writes for s in sp.steps if s.kind in ("identity_link", "env_var")):
-            return None
-        return asyncio.create_task(self.gateway.container_app_raw(plan.container_app.id))
-
     # -- steps ----------------------------------------------------------------------------------
     async def _timed(self, step: Step, results: dict[str, StepResult], work: Callable[[], Awaitable[T]]) -> T:
         self.report(Progress(step.id, "running", step.summary))
         started = time.perf_counter()
 
         def retrying(why: str, delay_s: float) -> None:
-            self.report(Progress(step.id, "retrying", f"{why}; trying again in {delay_s:.0f} s"))
+            self.report(Progress(step.id, "retrying", f"{why}; trying again in {delay_s:.0f} s", label=step.summary))
 
         listening = retry_listener.set(retrying)
         try:
@@ -182,6 +226,41 @@ class Applier:
                 await asyncio.sleep(self.backoff_s * (2**attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _waiting(self, steps: list[Step], why: str, waited: float) -> None:
+        """Say that apply is waiting, why, and for how long so far (seconds), for each of `steps`."""
+        text = f"waiting: {why} ({waited:.0f} s so far, at most {self.settle_timeout_s:.0f} s)"
+        for step in steps:
+            self.report(Progress(step.id, "waiting", text, waited, step.summary))
+
+    async def _providers(self, sp: StepPlan, journal: Journal, results: dict[str, StepResult]) -> None:
+        """Register the resource providers the admin confirmed, and wait (bounded) until Azure says Registered."""
+        for step in (s for s in sp.steps if s.kind == "provider_registration" and s.writes):
+            namespace, subscription = step.data["namespace"], step.data["subscription"]
+            target = f"/subscriptions/{subscription}/providers/{namespace}"
+            journal.write("begin", step=step.id, action="register", target=target)
+
+            async def register(step: Step = step, namespace: str = namespace, subscription: str = subscription) -> str:
+                state = await self.gateway.register_provider(subscription, namespace)
+                started = time.monotonic()
+                while state.lower() != "registered":
+                    waited = time.monotonic() - started
+                    if waited > self.settle_timeout_s:
+                        raise GatewayError(
+                            f"register the resource provider {namespace}",
+                            "MissingSubscriptionRegistration",
+                            f"Azure still says {state} after {waited:.0f} s; nothing else was written. Apply again "
+                            f"once `az provider show --namespace {namespace}` says Registered",
+                            None,
+                        )
+                    self._waiting([step], f"Azure is registering {namespace} ({state})", waited)
+                    await asyncio.sleep(self.gateway.connection.poll_interval)
+                    state = await self.gateway.provider_state(subscription, namespace)
+                return state
+
+            await self._timed(step, results, register)
+            # Registration is subscription-wide and other deployments may rely on it: rollback keeps it.
+            journal.write("done", step=step.id, action="register", target=target)
+
     async def _identity(self, plan: Plan, sp: StepPlan, journal: Journal, results: dict[str, StepResult]) -> Identity:
         step = sp.step("identity")
         assert step is not None
@@ -208,24 +287,30 @@ class Applier:
                 principal_id=identity.principal_id,
             )
             return identity
-        current = sp.live.identity
-        assert current is not None
-        journal.write(
-            "begin",
-            step=step.id,
-            action="update",
-            target=target,
-            old_tags=step.data["old_tags"],
-            tags=step.data["tags"],
-        )
+        written: dict[str, dict[str, str]] = {}  # the tags before and after, as the first attempt read them
 
         async def tag() -> Identity:
+            # Read again right before the write: a tag someone added since the preview is kept. The write
+            # replaces the whole set (a PUT); ARM's Tags API could merge instead, but a merge keeps a
+            # tag's first-written name, so it cannot rename `owner` to `Owner`.
+            current = await self.gateway.identity(plan.subscription, spec.resource_group, spec.name)
+            if current is None:
+                raise AppChanged(
+                    f"tag identity {spec.name}",
+                    "it no longer exists; nothing was written. Run apply again to see the diff as Azure is now",
+                )
+            tags = merged_tags(current.tags, spec.tags)
+            if not written:  # a retry may read this run's own write: the first read is the pre-image
+                written.update(old=dict(current.tags), new=tags)
+                journal.write("begin", step=step.id, action="update", target=target, old_tags=written["old"], tags=tags)
             return await self.gateway.create_identity(
-                plan.subscription, spec.resource_group, spec.name, current.location, step.data["tags"]
+                plan.subscription, spec.resource_group, spec.name, current.location, tags
             )
 
         identity = await self._timed(step, results, tag)
-        journal.write("done", step=step.id, action="update", target=identity.id, old_tags=step.data["old_tags"])
+        journal.write(
+            "done", step=step.id, action="update", target=identity.id, old_tags=written["old"], tags=written["new"]
+        )
         return identity
 
     async def _roles(
@@ -237,16 +322,7 @@ class Applier:
             scope, role = step.data["scope"], step.data["role"]
             name = assignment_name(scope, identity.principal_id, role.guid)
             target = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
-            journal.write(
-                "begin",
-                step=step.id,
-                action="create",
-                target=target,
-                role=role.guid,
-                role_name=role.name,
-                scope=scope,
-                principal_id=identity.principal_id,
-            )
+            journal.write("begin", step=step.id, action="create", target=target, role=role.guid, scope=scope)
 
             async def assign() -> Any:
                 return await self.gateway.create_role_assignment(scope, role, identity.principal_id, name)
@@ -275,67 +351,146 @@ class Applier:
         identity: Identity,
         journal: Journal,
         results: dict[str, StepResult],
-        prefetch: asyncio.Task[dict[str, Any] | None] | None = None,
+        written: dict[str, Any],
     ) -> ContainerApp | None:
+        """Link the identity and set the variable in one PATCH of the app as it is right before it;
+        `written` receives what was read, sent and found after (for `_conflicts`)."""
         target = plan.container_app
         link, env = sp.step("link"), sp.step("env")
         if target is None or link is None or env is None:
             return sp.live.app
         if not link.writes and not env.writes:
             return sp.live.app
-        combined = Step("app", "container_app", "update", f"update {target.id.rsplit('/', 1)[-1]}")
+        writing = [s for s in (link, env) if s.writes]
+        name = target.id.rsplit("/", 1)[-1]
+        what = f"update container app {name}"
+        combined = Step("app", "container_app", "update", f"update {name}")
         container = env.data["container"]
-        pre: dict[str, Any] = {}
+        drop = list(link.data.get("drop") or []) if link.writes else []
+
+        async def settled(deadline: float, started: float) -> dict[str, Any]:
+            """The app read once no update is running on it (bounded by `deadline`)."""
+            while True:
+                raw = await self.gateway.container_app_raw(target.id)
+                if raw is None:
+                    raise AppChanged(what, "the container app no longer exists; nothing was written to it")
+                state = str((raw.get("properties") or {}).get("provisioningState") or "")
+                if state.lower() not in IN_PROGRESS:
+                    return raw
+                waited = time.monotonic() - started
+                if time.monotonic() > deadline:
+                    raise GatewayError(
+                        what,
+                        "ContainerAppOperationInProgress",
+                        f"{name} was still {state} after {waited:.0f} s: another update is running on it. Nothing "
+                        "was written to the app; apply again once that update has ended",
+                        None,  # no answer of Azure's: apply's own bound
+                    )
+                self._waiting(writing, f"{name} is {state}: another update is running on it", waited)
+                await asyncio.sleep(self.gateway.connection.poll_interval)
+
+        def check_variable(raw: dict[str, Any]) -> None:
+            """Stop if the variable is no longer what the confirmed diff showed (someone set it since)."""
+            if not env.writes:
+                return
+            found = ((raw.get("properties") or {}).get("template") or {}).get("containers") or []
+            entry = next((c for c in found if c.get("name") == container), None)
+            now = [v for v in ((entry or {}).get("env") or []) if v.get("name") == target.env_var]
+            current = _shape(now[-1]) if now else None
+            shown = _shape(env.data.get("previous"))
+            if current in (shown, (identity.client_id, None)) or entry is None:
+                return  # as the diff showed, or already our value (a resume); a missing container: app_patch says
+            raise AppChanged(
+                what,
+                f"{target.env_var} on container {container} changed since the diff you confirmed; nothing was written "
+                "to the app. Run apply again to see the diff against the app as it is now",
+            )
 
         async def patch() -> ContainerApp:
-            # A fresh read right before the write: anything changed since the plan was made is kept.
-            # A retry reads again rather than reuse the prefetched copy.
-            nonlocal prefetch
-            if prefetch is not None:
-                raw, prefetch = await prefetch, None
-            else:
-                raw = await self.gateway.container_app_raw(target.id)
-            if raw is None:
-                raise GatewayError(f"update {target.id}", "ResourceNotFound", "the container app no longer exists", 404)
-            body, before = app_patch(raw, identity, container, target.env_var)
-            if not pre:
-                pre.update(before)
-                journal.write(
-                    "begin",
-                    step="app",
-                    action="update",
-                    target=target.id,
-                    pre_image=before,
-                    identity=identity.id,
-                    value=identity.client_id,
-                    steps=[s.id for s in (link, env) if s.writes],
-                )
+            started = time.monotonic()
+            deadline = started + self.settle_timeout_s
+            while True:
+                try:
+                    return await attempt(deadline, started)
+                except GatewayError as err:
+                    if err.code != "ContainerAppOperationInProgress" or err.status != 409:
+                        raise
+                    if time.monotonic() > deadline:
+                        raise GatewayError(
+                            what,
+                            err.code,
+                            f"another update of {name} was still running after {time.monotonic() - started:.0f} s "
+                            "(Azure answered 409: an operation is in progress). Nothing was written to the app; "
+                            "apply again once that update has ended",
+                            409,
+                        ) from err
+                    # Someone else's update began between the read and the PATCH: wait for it, read again.
+                    self._waiting(
+                        writing,
+                        f"Azure refused the write: another update of {name} is running",
+                        time.monotonic() - started,
+                    )
+                    await asyncio.sleep(self.gateway.connection.poll_interval)
+
+        async def attempt(deadline: float, started: float) -> ContainerApp:
+            raw = await settled(deadline, started)
+            entry = _linked_entry(raw, identity.id)
+            if link.writes and entry is not None and not _holds(entry, identity):
+                raw = await relink(raw, deadline, started)
+            check_variable(raw)
+            body, before = app_patch(
+                raw, identity, container, target.env_var, link=link.writes, set_env=env.writes, drop=drop
+            )
+            # Journaled before every attempt: rollback undoes from the newest pre-image.
+            journal.write(
+                "begin",
+                step="app",
+                action="update",
+                target=target.id,
+                pre_image=before,
+                identity=identity.id,
+                value=identity.client_id,
+                steps=[s.id for s in writing],
+            )
             if not body:
                 # An earlier attempt's PATCH landed but its poller was lost: wait for the app instead.
                 return await self.gateway.settled_app(target.id)
-            return await self.gateway.patch_container_app(target.id, body, on_status=operation_status)
+            for step in writing:
+                self.report(Progress(step.id, "running", SENDING, 0.0, step.summary))
+            after = await self.gateway.update_container_app(target.id, body, on_status=operation_status)
+            written.update(app_id=target.id, pre=raw, body=body, after=after)
+            return app_from_json(after)
+
+        async def relink(raw: dict[str, Any], deadline: float, started: float) -> dict[str, Any]:
+            """Unlink the stale entry (an identity deleted and re-created under this name) so the link
+            that follows holds the identity's current principal. Journaled as its own write."""
+            body = {"identity": identity_block(raw.get("identity") or {}, None, [identity.id, *drop])}
+            journal.write("begin", step="unlink", action="unlink", target=target.id, identity=identity.id)
+            for step in writing:
+                self.report(
+                    Progress(step.id, "running", f"removing the stale entry of {identity.name}", 0.0, step.summary)
+                )
+            await self.gateway.update_container_app(target.id, body, on_status=operation_status)
+            journal.write("done", step="unlink", action="unlink", target=target.id, identity=identity.id)
+            return await settled(deadline, started)
 
         def operation_status(status: str) -> None:
             # The long-running operation's status as Azure reports it, for a caller that shows the wait.
-            for step in (link, env):
-                if step.writes:
-                    self.report(Progress(step.id, "polling", f"Azure: {status}"))
+            for step in writing:
+                self.report(Progress(step.id, "polling", f"Azure: {status}", 0.0, step.summary))
 
-        for step in (link, env):
-            if step.writes:
-                self.report(Progress(step.id, "running", step.summary))
+        for step in writing:
+            self.report(Progress(step.id, "running", step.summary, 0.0, step.summary))
         try:
             app = await self._timed(combined, results, patch)
         except GatewayError as err:
-            for step in (link, env):
-                if step.writes:
-                    results[step.id] = StepResult(step.id, "failed", 0.0, err.plain())
-                    self.report(Progress(step.id, "failed", err.plain()))
+            for step in writing:
+                results[step.id] = StepResult(step.id, "failed", 0.0, err.plain())
+                self.report(Progress(step.id, "failed", err.plain(), 0.0, step.summary))
             raise
-        for step in (link, env):
-            if step.writes:
-                results[step.id] = StepResult(step.id, "done", results["app"].seconds)
-                self.report(Progress(step.id, "done", step.summary, results["app"].seconds))
+        for step in writing:
+            results[step.id] = StepResult(step.id, "done", results["app"].seconds)
+            self.report(Progress(step.id, "done", step.summary, results["app"].seconds, step.summary))
         journal.write(
             "done",
             step="app",
@@ -349,69 +504,42 @@ class Applier:
         )
         return app
 
-
-def app_patch(
-    raw: dict[str, Any], identity: Identity, container: str, env_var: str
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The merge-patch body that links `identity` and sets `env_var`, and the pre-image it changes."""
-    props = raw.get("properties") or {}
-    template = props.get("template") or {}
-    containers = copy.deepcopy(template.get("containers") or [])
-    current_identity = raw.get("identity") or {}
-    current_type = str(current_identity.get("type") or "None")
-    user_ids = list((current_identity.get("userAssignedIdentities") or {}).keys())
-    before: dict[str, Any] = {
-        "identity_type": current_type,
-        "user_identities": user_ids,
-        "container": container,
-        "env_var": env_var,
-        "previous": None,
-        "revision": props.get("latestRevisionName"),
-    }
-    body: dict[str, Any] = {}
-    if not any(u.lower() == identity.id.lower() for u in user_ids):
-        # Send the whole set, existing identities included: the union keeps them whether ARM
-        # merges this map or replaces it, and the type keeps a system-assigned identity alive.
-        body["identity"] = {
-            "type": union_type(current_type),
-            "userAssignedIdentities": {**{u: {} for u in user_ids}, identity.id: {}},
-        }
-    for entry in containers:
-        if entry.get("name") != container:
-            continue
-        env = entry.setdefault("env", [])
-        for var in env:
-            if var.get("name") == env_var:
-                before["previous"] = public_var(var)
-                if var.get("value") == identity.client_id and not var.get("secretRef"):
-                    break
-                var.pop("secretRef", None)
-                var["value"] = identity.client_id
-                body.setdefault("properties", {})["template"] = {"containers": containers}
-                break
-        else:
-            env.append({"name": env_var, "value": identity.client_id})
-            body.setdefault("properties", {})["template"] = {"containers": containers}
-    if "properties" in body:
-        suffix = fresh_revision_suffix(template)
-        if suffix:
-            body["properties"]["template"]["revisionSuffix"] = suffix
-    return body, before
+    async def _conflicts(
+        self, app_id: str, pre: dict[str, Any], body: dict[str, Any], after: dict[str, Any]
+    ) -> list[str]:
+        """Someone else's writes to the app between apply's read and the end of its operation."""
+        found = foreign_changes(pre, body, after)
+        if "properties" not in body:
+            return found  # the containers were not sent: a revision made in between still stands, and shows above
+        ours = (after.get("properties") or {}).get("latestRevisionName")
+        try:
+            revisions = await self.gateway.revisions(app_id)
+        except GatewayError:
+            revisions = []  # the check above still stands; this one needs the revision list
+        for name, parts in overwritten_revisions(pre, ours, revisions):
+            what = f" ({', '.join(parts)})" if parts else ""
+            found.append(
+                f"revision {name} was made by someone else between apply's read and its write, and apply's update "
+                f"replaced its containers{what}: compare {name} with {ours or 'the latest revision'} and redo that "
+                "change if it is still wanted"
+            )
+        return found
 
 
-def fresh_revision_suffix(template: dict[str, Any]) -> str | None:
-    """A new `revisionSuffix` for a template change, when the app pins one; None when it does not.
+def _linked_entry(raw: dict[str, Any], identity_id: str) -> dict[str, Any] | None:
+    for rid, entry in ((raw.get("identity") or {}).get("userAssignedIdentities") or {}).items():
+        if rid.lower() == identity_id.lower():
+            return dict(entry or {})
+    return None
 
-    A revision is named `<app>--<suffix>`: a fixed suffix would name the new revision like the
-    current one, which Azure refuses (ContainerAppRevisionAlreadyExists), so it gets a random one.
-    """
-    if not template.get("revisionSuffix"):
+
+def _holds(entry: dict[str, Any], identity: Identity) -> bool:
+    """Whether an app's entry for the identity holds its current principal (see LinkedIdentity.holds)."""
+    return LinkedIdentity("", entry.get("principalId"), entry.get("clientId")).holds(identity)
+
+
+def _shape(var: dict[str, Any] | None) -> tuple[Any, Any] | None:
+    """A variable's (value, secretRef), unset parts as None: how the diff and a fresh read are compared."""
+    if var is None:
         return None
-    return f"ri-{secrets.token_hex(3)}"
-
-
-def public_var(var: dict[str, Any]) -> dict[str, Any]:
-    """A variable as the journal may keep it: a secretRef by name, never a secret's value."""
-    if var.get("secretRef"):
-        return {"name": var["name"], "secretRef": var["secretRef"]}
-    return {"name": var["name"], "value": var.get("value")}
+    return (var.get("value") if not var.get("secretRef") else None, var.get("secretRef") or None)

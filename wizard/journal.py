@@ -43,6 +43,7 @@ class Journal:
     def new(cls, label: str, directory: Path | None = None) -> Journal:
         where = journals_dir(directory)
         where.mkdir(parents=True, exist_ok=True)
+        where.chmod(0o700)  # journals name the tenant's resources: for the user who ran apply only
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
         safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in label)[:60]
         path = where / f"{stamp}-{safe}.jsonl"
@@ -54,7 +55,8 @@ class Journal:
 
     def write(self, event: str, **fields: Any) -> None:
         record = {"event": event, "time": round(time.time(), 3), **fields}
-        with self.path.open("a", encoding="utf-8") as fh:
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with open(fd, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(record, sort_keys=True) + "\n")
             fh.flush()
             os.fsync(fh.fileno())

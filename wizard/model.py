@@ -85,6 +85,7 @@ class RoleAssignment:
     role_guid: str
     principal_id: str
     principal_type: str | None = None
+    created_on: str | None = None  # ISO 8601, as ARM returns properties.createdOn
 
 
 @dataclass(frozen=True)
@@ -124,9 +125,21 @@ class EnvVar:
 
 @dataclass(frozen=True)
 class LinkedIdentity:
+    """A user-assigned identity as the app holds it: the principal and client IDs it had when it was linked."""
+
     id: str
     principal_id: str | None
     client_id: str | None
+
+    def holds(self, identity: Identity) -> bool:
+        """Whether this entry is `identity` as it is now. An identity deleted and re-created under the same
+        name keeps its resource id but gets a new principal; the app keeps the old one (Azure does not refresh
+        it: Azure/aad-pod-identity#725 for VM scale sets), so that entry signs in as nobody."""
+        if self.principal_id:
+            return self.principal_id.lower() == identity.principal_id.lower()
+        if self.client_id:
+            return self.client_id.lower() == identity.client_id.lower()
+        return False
 
 
 @dataclass
@@ -169,8 +182,30 @@ class ContainerApp:
         return None
 
     def env(self, container: str) -> list[EnvVar]:
+        """The container's variables in order, repeats included (an `env` of null is none)."""
         found = self.container(container) or {}
         return [EnvVar(str(e.get("name", "")), e.get("value"), e.get("secretRef")) for e in found.get("env") or []]
+
+    def env_var(self, container: str, name: str) -> EnvVar | None:
+        """The entry the container runs with: a name listed twice takes the last entry ("If multiple
+        environment variables have the same name, the last one in the list is used", Microsoft Learn,
+        Azure Container Apps: Manage environment variables)."""
+        found = [e for e in self.env(container) if e.name == name]
+        return found[-1] if found else None
+
+    def named_identities(self) -> dict[str, str]:
+        """Lower-cased ids of the user-assigned identities the configuration names (a registry's or a Key
+        Vault secret's `identity`), each with what names it, e.g. `registry contoso.azurecr.io`."""
+        named: dict[str, str] = {}
+        for registry in self.configuration.get("registries") or []:
+            ref = str((registry or {}).get("identity") or "")
+            if ref and ref.lower() != "system":
+                named.setdefault(ref.lower(), f"registry {registry.get('server') or '(unnamed)'}")
+        for secret in self.configuration.get("secrets") or []:
+            ref = str((secret or {}).get("identity") or "")
+            if ref and ref.lower() != "system":
+                named.setdefault(ref.lower(), f"secret {secret.get('name') or '(unnamed)'}")
+        return named
 
     def linked(self, identity_id: str) -> LinkedIdentity | None:
         for linked in self.user_identities:

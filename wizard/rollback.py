@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .apply import fresh_revision_suffix, public_var
+from .app_write import fresh_revision_suffix, public_var
 from .azure.errors import GatewayError
 from .azure.gateway import Gateway
 from .journal import Journal, Run, journals_dir, read_run, runs_in

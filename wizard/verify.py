@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
+from .app_write import arm_time
 from .azure.errors import GatewayError
 from .azure.gateway import Gateway
-from .model import ContainerApp, Identity, Revision, RoleDefinition, resource_group_of
+from .model import ContainerApp, Identity, Revision, RoleAssignment, RoleDefinition, resource_group_of
 from .plan import Plan
-from .steps import CREDENTIAL_OVERRIDES, PRIVILEGED_ROLES, read_live, target_container
+from .steps import (
+    CREDENTIAL_OVERRIDES,
+    PRIVILEGED_ROLES,
+    access_policy_vaults,
+    access_policy_warning,
+    read_live,
+    target_container,
+)
 from .text import for_terminal
+
+# Azure RBAC can take up to 10 minutes to honour a new role assignment (Microsoft Learn, "Troubleshoot
+# Azure RBAC"), longer where a token minted before it is still cached; a new revision starts at once.
+RECENT_ASSIGNMENT_S = 30 * 60
 
 
 @dataclass(frozen=True)
@@ -42,17 +55,25 @@ def _app_checks(
         )
     if identity is not None:
         linked = app.linked(identity.id)
-        checks.append(
-            Check("ok", f"{identity.name} is linked to {app.name}")
-            if linked
-            else Check(
-                "problem", f"{identity.name} is linked to {app.name}", "not in the app's user-assigned identities"
+        label = f"{identity.name} is linked to {app.name}"
+        if linked is None:
+            checks.append(Check("problem", label, "not in the app's user-assigned identities"))
+        elif not linked.holds(identity):
+            checks.append(
+                Check(
+                    "problem",
+                    label,
+                    f"the app holds an earlier {identity.name} (principal {linked.principal_id or 'unknown'}); the "
+                    f"identity was deleted and re-created since, its principal is now {identity.principal_id}: "
+                    "run apply to relink it",
+                )
             )
-        )
+        else:
+            checks.append(Check("ok", label))
     if container is None:
         return checks
     env = {e.name: e for e in app.env(container)}
-    var = env.get(env_var)
+    var = app.env_var(container, env_var)  # the last entry of that name: the one the runtime uses
     label = f"{env_var} on {container} is the client ID"
     if identity is None:
         pass
@@ -71,7 +92,7 @@ def _app_checks(
             )
         )
     else:
-        checks.append(Check("problem", label, f"{env_var} is {var.value!r}, not {identity.client_id}"))
+        checks.append(Check("problem", label, f"{env_var} is {_quoted(var.value)}, not {identity.client_id}"))
     if all(n in env for n in CREDENTIAL_OVERRIDES):
         checks.append(
             Check(
@@ -123,25 +144,29 @@ async def verify_plan(gateway: Gateway, plan: Plan, principal_hint: str | None =
     else:
         checks.append(Check("ok", f"identity {identity.name} exists", f"client ID {identity.client_id}"))
     roles_by_guid: dict[str, RoleDefinition] = {r.guid: r for r in await gateway.role_definitions(plan.subscription)}
-    for request, role in zip(plan.role_assignments, live.roles, strict=True):
+    for i, (request, role) in enumerate(zip(plan.role_assignments, live.roles, strict=True)):
         scope = plan.scope_of(request)
         name = f"'{role.name if role else request.role}' at {scope}"
         if role is None:
-            checks.append(Check("problem", name, "no such role"))
+            ambiguous = live.ambiguous_roles.get(i)
+            checks.append(Check("problem", name, str(ambiguous) if ambiguous else "no such role"))
             continue
         held = identity is not None and any(
             a.scope.lower() == scope.lower() and a.role_guid == role.guid for a in live.assignments
         )
         checks.append(Check("ok", f"role {name}") if held else Check("problem", f"role {name}", "not assigned"))
-        vault = live.vaults.get(scope.lower())
-        if vault is not None and vault.rbac_enabled is False and role.name.lower().startswith("key vault"):
+        vaults = access_policy_vaults(scope, role, live)
+        if vaults:
             checks.append(
                 Check(
                     "warning",
-                    f"vault {vault.name} honours '{role.name}'",
-                    "the vault uses access policies, so Azure RBAC data roles grant nothing there",
+                    f"'{role.name}' grants data access at {scope}",
+                    access_policy_warning(scope, role, vaults),
                 )
             )
+    recent = recent_assignments(live.assignments, roles_by_guid)
+    if recent is not None:
+        checks.append(recent)
     for assignment in live.assignments:
         role = roles_by_guid.get(assignment.role_guid)
         if role is not None and role.name.lower() in PRIVILEGED_ROLES:
@@ -176,7 +201,8 @@ async def verify_app(gateway: Gateway, app_id: str, env_var: str, container: str
         chosen = next((n for n in names if any(e.name == env_var for e in app.env(n))), None)
     if chosen is None or chosen not in names:
         return [Check("problem", "target container exists", f"name one of: {', '.join(names)}")]
-    value = next((e.value for e in app.env(chosen) if e.name == env_var), None)
+    found = app.env_var(chosen, env_var)  # the last entry of that name: the one the runtime uses
+    value = found.value if found is not None else None
     linked = next((u for u in app.user_identities if value and u.client_id == value), None)
     identity = None
     if linked is not None:
@@ -188,13 +214,26 @@ async def verify_app(gateway: Gateway, app_id: str, env_var: str, container: str
         detail = (
             f"{env_var} holds the principal ID of {by_principal.id.rsplit('/', 1)[-1]}; use its client ID {by_principal.client_id}"
             if by_principal
-            else f"{env_var}={value!r} matches no user-assigned identity linked to {app.name}"
+            else f"{env_var}={_quoted(value)} matches no user-assigned identity linked to {app.name}"
         )
         checks.append(Check("problem", f"{env_var} names a linked identity", detail))
         return checks + _app_checks(app, None, chosen, env_var, revisions)
-    checks.append(Check("ok", f"{env_var} names a linked identity", identity.name))
+    if identity.client_id.lower() != (value or "").lower():
+        checks.append(
+            Check(
+                "problem",
+                f"{env_var} names a linked identity",
+                f"{env_var} holds the client ID of an earlier {identity.name}: the identity was deleted and re-created "
+                f"since, its client ID is now {identity.client_id}. Run apply with a plan to relink it",
+            )
+        )
+    else:
+        checks.append(Check("ok", f"{env_var} names a linked identity", identity.name))
     assignments = await gateway.role_assignments(app.subscription, identity.principal_id)
     roles = {r.guid: r for r in await gateway.role_definitions(app.subscription)}
+    recent = recent_assignments(assignments, roles)
+    if recent is not None:
+        checks.append(recent)
     if not assignments:
         checks.append(
             Check("warning", f"{identity.name} holds roles", "it has no role assignments in this subscription")
@@ -205,6 +244,36 @@ async def verify_app(gateway: Gateway, app_id: str, env_var: str, container: str
         if role is not None and role.name.lower() in PRIVILEGED_ROLES:
             checks.append(Check("warning", "the runner holds no privileged role", f"'{role.name}' at {a.scope}"))
     return checks + _app_checks(app, identity, chosen, env_var, revisions)
+
+
+def _quoted(value: str | None) -> str:
+    return "unset" if value is None else repr(value)
+
+
+def recent_assignments(assignments: list[RoleAssignment], roles: dict[str, RoleDefinition]) -> Check | None:
+    """A warning naming the role assignments made in the last RECENT_ASSIGNMENT_S seconds, with their
+    times: they may not be in effect yet, while the revision that uses them runs already."""
+    now = datetime.now(timezone.utc)
+    made = []
+    for a in assignments:
+        when = arm_time(a.created_on or "")
+        if when is None or (now - when).total_seconds() > RECENT_ASSIGNMENT_S:
+            continue
+        role = roles.get(a.role_guid)
+        minutes = max(0, int((now - when).total_seconds() // 60))
+        made.append(
+            f"'{role.name if role else a.role_guid}' at {a.scope.rstrip('/').rsplit('/', 1)[-1]} "
+            f"at {when:%H:%M:%S} UTC ({minutes} min ago)"
+        )
+    if not made:
+        return None
+    return Check(
+        "warning",
+        "new role assignments are in effect",
+        f"assigned {'; '.join(made)}. Azure can take up to 10 minutes to honour a new role assignment (longer if the "
+        "runner holds a token from before it), and the new revision runs already: until then the runner may be "
+        "refused (403). Run verify again later, or restart the revision if it keeps failing",
+    )
 
 
 def render_checks(checks: list[Check]) -> str:

@@ -78,3 +78,107 @@ def snapshot(running: Any, resource_id: str) -> dict[str, Any]:
 
 def secrets_of(running: Any, resource_id: str) -> dict[str, Any]:
     return running.thread.call(lambda: copy.deepcopy(running.store.hidden_for(resource_id).get("secrets", {})))
+
+
+def install_app(
+    running: Any,
+    name: str,
+    containers: list[dict[str, Any]],
+    *,
+    identity: dict[str, Any] | None = None,
+    configuration: dict[str, Any] | None = None,
+    secrets: dict[str, str] | None = None,
+    state: str = "Succeeded",
+    template: dict[str, Any] | None = None,
+) -> str:
+    """Put a container app straight into the sandbox's store (shapes a client could not write) and
+    return its id. It gets one revision, as an app that has run."""
+    from wizard.sandbox.providers.container_apps import new_revision
+
+    i = ids(running)
+    app_id = f"{i['group']}/providers/Microsoft.App/containerApps/{name}"
+    env_id = f"{i['group']}/providers/Microsoft.App/managedEnvironments/cae-maia"
+
+    def install() -> None:
+        store = running.store
+        app = {
+            "id": app_id,
+            "name": name,
+            "type": "Microsoft.App/containerApps",
+            "location": "westeurope",
+            "tags": {"team": "runners"},
+            "identity": copy.deepcopy(identity or {"type": "None"}),
+            "properties": {
+                "provisioningState": state,
+                "environmentId": env_id,
+                "managedEnvironmentId": env_id,
+                "configuration": {
+                    "activeRevisionsMode": "Single",
+                    "secrets": [{"name": s} for s in secrets or {}],
+                    **copy.deepcopy(configuration or {}),
+                },
+                "template": {
+                    "containers": copy.deepcopy(containers),
+                    "scale": {"minReplicas": 1, "maxReplicas": 2},
+                    **copy.deepcopy(template or {}),
+                },
+            },
+        }
+        store.put(app)
+        store.hidden_for(app_id)["secrets"] = {k: {"value": v} for k, v in (secrets or {}).items()}
+        new_revision(store, app)
+
+    running.thread.call(install)
+    return app_id
+
+
+def edit_resource(running: Any, resource_id: str, change: Any) -> None:
+    """Someone else's change, made in the sandbox's store on its own loop: `change(resource)`."""
+
+    def edit() -> None:
+        resource = running.store.get(resource_id)
+        change(resource)
+        running.store.put(resource)
+
+    running.thread.call(edit)
+
+
+def caller_with_custom_role(running: Any, name: str, not_actions: list[str]) -> None:
+    """Make the caller's only role, at every subscription, a custom role: Owner minus `not_actions`."""
+    import uuid
+
+    from wizard.sandbox.providers.authorization import add_assignment, assignments_of
+
+    def grant() -> None:
+        store = running.store
+        caller = store.caller["object_id"]
+        for assignment in assignments_of(store, caller):
+            store.delete(assignment["id"])
+        for sub in store.subscriptions.values():
+            guid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{sub['id']}|{name}"))
+            store.put(
+                {
+                    "id": f"{sub['id']}/providers/Microsoft.Authorization/roleDefinitions/{guid}",
+                    "name": guid,
+                    "type": "Microsoft.Authorization/roleDefinitions",
+                    "properties": {
+                        "roleName": name,
+                        "type": "CustomRole",
+                        "description": f"Owner without {', '.join(not_actions)}",
+                        "assignableScopes": [sub["id"]],
+                        "permissions": [
+                            {"actions": ["*"], "notActions": not_actions, "dataActions": [], "notDataActions": []}
+                        ],
+                    },
+                }
+            )
+            add_assignment(store, sub["id"], guid, caller, "User")
+
+    running.thread.call(grant)
+
+
+def store_bytes(running: Any) -> bytes:
+    """Everything the sandbox holds, as bytes: equal bytes mean nothing changed."""
+    import json
+
+    return running.thread.call(lambda: json.dumps(running.store.to_json(), sort_keys=True).encode())

@@ -22,7 +22,8 @@ async def test_fresh_setup_creates_links_and_sets_the_client_id(demo, tmp_path) 
         outcome = await applier(gw, tmp_path).apply(plan)
 
     assert outcome.status == "applied", outcome.error
-    assert [c.status for c in outcome.checks] == ["ok"] * len(outcome.checks)
+    # every check passes; the one warning says the new role assignments may take minutes to take effect
+    assert [c.name for c in outcome.checks if c.status != "ok"] == ["new role assignments are in effect"]
     identity = snapshot(demo, plan.identity_id)
     assert identity["tags"] == {"owner": "data"}
     assert identity["location"] == "westeurope"  # the resource group's region

@@ -14,9 +14,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.engine.helpers import applier, gateway, ids, secrets_of, snapshot
+from tests.engine.helpers import applier, gateway, ids, install_app, secrets_of, snapshot
 from wizard.plan import AppTarget, IdentitySpec, Plan
-from wizard.sandbox.providers.container_apps import new_revision
 from wizard.sandbox.store import Principal
 
 ENV_NAMES = ["AGENT_ID", "ACCOUNT_ID", "AGENT_TOKEN", "HTTP_PROXY", "LOG_LEVEL", "AZURE_CLIENT_ID", "NO_PROXY"]
@@ -61,57 +60,28 @@ def container_apps(draw: Any) -> dict[str, Any]:
 
 def _install(running: Any, name: str, spec: dict[str, Any]) -> str:
     i = ids(running)
-    app_id = f"{i['group']}/providers/Microsoft.App/containerApps/{name}"
-    env_id = f"{i['group']}/providers/Microsoft.App/managedEnvironments/cae-maia"
-
-    def install() -> None:
-        store = running.store
-        identity: dict[str, Any] = {"type": spec["identity"]}
-        if "SystemAssigned" in spec["identity"]:
-            pid = f"00000000-0000-4000-8000-{abs(hash(name)) % 10**12:012d}"
-            store.add_principal(Principal(pid, "ServicePrincipal", name))
-            identity.update(principalId=pid, tenantId=store.tenant_id)
-        if "UserAssigned" in spec["identity"]:
-            legacy = store.get(i["legacy_identity"])
-            identity["userAssignedIdentities"] = {
-                legacy["id"]: {
-                    "principalId": legacy["properties"]["principalId"],
-                    "clientId": legacy["properties"]["clientId"],
-                }
-            }
-        app = {
-            "id": app_id,
-            "name": name,
-            "type": "Microsoft.App/containerApps",
-            "location": "westeurope",
-            "tags": {"team": "runners"},
-            "identity": identity,
-            "properties": {
-                "provisioningState": "Succeeded",
-                "environmentId": env_id,
-                "managedEnvironmentId": env_id,
-                "configuration": {
-                    "activeRevisionsMode": spec["mode"],
-                    "secrets": [{"name": s} for s in spec["secrets"]],
-                    "ingress": {
-                        "external": False,
-                        "targetPort": 8080,
-                        "traffic": [{"latestRevision": True, "weight": 100}],
-                    },
-                },
-                "template": {
-                    "containers": copy.deepcopy(spec["containers"]),
-                    "scale": {"minReplicas": 1, "maxReplicas": 2},
-                    "volumes": [{"name": "work", "storageType": "EmptyDir"}],
-                },
-            },
+    identity: dict[str, Any] = {"type": spec["identity"]}
+    if "SystemAssigned" in spec["identity"]:
+        pid = f"00000000-0000-4000-8000-{abs(hash(name)) % 10**12:012d}"
+        running.thread.call(lambda: running.store.add_principal(Principal(pid, "ServicePrincipal", name)))
+        identity.update(principalId=pid, tenantId=running.store.tenant_id)
+    if "UserAssigned" in spec["identity"]:
+        legacy = snapshot(running, i["legacy_identity"])
+        identity["userAssignedIdentities"] = {
+            legacy["id"]: {"principalId": legacy["properties"]["principalId"], "clientId": legacy["properties"]["clientId"]}
         }
-        store.put(app)
-        store.hidden_for(app_id)["secrets"] = {k: {"value": v} for k, v in spec["secrets"].items()}
-        new_revision(store, app)
-
-    running.thread.call(install)
-    return app_id
+    return install_app(
+        running,
+        name,
+        spec["containers"],
+        identity=identity,
+        configuration={
+            "activeRevisionsMode": spec["mode"],
+            "ingress": {"external": False, "targetPort": 8080, "traffic": [{"latestRevision": True, "weight": 100}]},
+        },
+        secrets=spec["secrets"],
+        template={"volumes": [{"name": "work", "storageType": "EmptyDir"}]},
+    )
 
 
 def _expected_env(env: list[dict[str, Any]], client_id: str) -> list[dict[str, Any]]:

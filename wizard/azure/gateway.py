@@ -89,6 +89,38 @@ def role_guid_of(role_definition_id: str) -> str:
     return role_definition_id.rstrip("/").rsplit("/", 1)[-1].lower()
 
 
+def arm_policies(credential: Any, kwargs: dict[str, Any]) -> list[Any]:
+    """The pipeline every management client gets: azure-mgmt-core's default policies, in its order,
+    without `AsyncARMAutoResourceProviderRegistrationPolicy`.
+
+    That policy answers a 409 `MissingSubscriptionRegistration` by registering the provider for the whole
+    subscription, a write the admin never saw. The clients take a `policies` list instead of their
+    defaults (azure-mgmt-core's `AsyncARMPipelineClient`: "policies: If omitted, the standard policies of
+    the configuration object is used"); there is no switch for that one policy. A policy the connection
+    passes in `kwargs` (e.g. `retry_policy`) is used in its place, as the clients' configuration would.
+    Takes the async credential and the client keyword arguments; returns the policy list.
+    """
+    from azure.core.pipeline import policies
+    from azure.mgmt.core.policies import ARMHttpLoggingPolicy, AsyncARMChallengeAuthenticationPolicy
+
+    scopes = kwargs.get("credential_scopes") or ["https://management.azure.com/.default"]
+    return [
+        kwargs.get("request_id_policy") or policies.RequestIdPolicy(**kwargs),
+        kwargs.get("headers_policy") or policies.HeadersPolicy(**kwargs),
+        kwargs.get("user_agent_policy") or policies.UserAgentPolicy(sdk_moniker="runner-identity", **kwargs),
+        kwargs.get("proxy_policy") or policies.ProxyPolicy(**kwargs),
+        policies.ContentDecodePolicy(**kwargs),
+        kwargs.get("redirect_policy") or policies.AsyncRedirectPolicy(**kwargs),
+        kwargs.get("retry_policy") or policies.AsyncRetryPolicy(**kwargs),
+        kwargs.get("authentication_policy") or AsyncARMChallengeAuthenticationPolicy(credential, *scopes, **kwargs),
+        kwargs.get("custom_hook_policy") or policies.CustomHookPolicy(**kwargs),
+        kwargs.get("logging_policy") or policies.NetworkTraceLoggingPolicy(**kwargs),
+        policies.DistributedTracingPolicy(**kwargs),
+        policies.SensitiveHeaderCleanupPolicy(**kwargs),
+        kwargs.get("http_logging_policy") or ARMHttpLoggingPolicy(**kwargs),
+    ]
+
+
 class Gateway:
     def __init__(self, connection: Connection, credential: Any = None) -> None:
         self.connection = connection
@@ -119,6 +151,7 @@ class Gateway:
             kw = self.connection.client_kwargs()
             kw["retry_policy"] = reporting_retry_policy(**kw)  # the SDK's retries, told to whoever listens
             cred = self.credential
+            kw["policies"] = arm_policies(cred, kw)
             if kind == "subscriptions":
                 from azure.mgmt.resource.subscriptions.aio import SubscriptionClient
 
@@ -215,6 +248,25 @@ class Gateway:
         ops = self._client("msi", subscription).user_assigned_identities
         return await self._maybe(f"read identity {name}", ops.get(resource_group, name), _identity)
 
+    async def identity_by_id(self, identity_id: str) -> Identity | None:
+        """A user-assigned identity by resource id (any subscription); None when it no longer exists."""
+        name = identity_id.rstrip("/").rsplit("/", 1)[-1]
+        return await self.identity(subscription_of(identity_id), resource_group_of(identity_id), name)
+
+    async def provider_state(self, subscription: str, namespace: str) -> str:
+        """A resource provider's `registrationState` in the subscription ("Registered", "NotRegistered",
+        "Registering", ...), from GET /subscriptions/{id}/providers/{namespace} (Providers_Get)."""
+        client = self._client("resources", subscription)
+        found = await self._call(f"read resource provider {namespace}", client.providers.get(namespace))
+        return str(found.registration_state or "")
+
+    async def register_provider(self, subscription: str, namespace: str) -> str:
+        """POST .../providers/{namespace}/register (Providers_Register): asks Azure to register the provider
+        for the whole subscription; returns the state it answers (usually "Registering")."""
+        client = self._client("resources", subscription)
+        found = await self._call(f"register resource provider {namespace}", client.providers.register(namespace))
+        return str(found.registration_state or "")
+
     async def role_definitions(self, subscription: str) -> list[RoleDefinition]:
         """Built-in and custom roles usable in the subscription, read once per run."""
         key = subscription.lower()
@@ -253,6 +305,12 @@ class Gateway:
         )
         found = [_scope_resource_json(r) for r in (*vaults, *accounts)]
         return sorted(found, key=lambda r: (not r.is_vault, r.name.lower()))
+
+    async def vaults(self, subscription: str) -> list[ScopeResource]:
+        """Every Key Vault in the subscription the caller may read, with its permission model."""
+        path = f"/subscriptions/{subscription}/providers/{ARM_TYPE_VAULT}"
+        found = await self._raw_list("list key vaults", subscription, path, VAULT_API)
+        return [_scope_resource_json(r) for r in found]
 
     async def scope_resource(self, resource_id: str) -> ScopeResource | None:
         """One vault or storage account by id, with a vault's permission model; None if it is gone."""
@@ -414,12 +472,19 @@ class Gateway:
         `on_status`, when given, hears the operation's status ("InProgress", "Succeeded", ...) each
         time it changes, so a caller can show the wait as it happens.
         """
+        return _app(await self.update_container_app(app_id, body, on_status))
+
+    async def update_container_app(
+        self, app_id: str, body: dict[str, Any], on_status: Callable[[str], None] | None = None
+    ) -> dict[str, Any]:
+        """Like `patch_container_app`, returning the app as the operation's result holds it (ARM JSON),
+        for a comparison with what was read before."""
         sub, rg, name = subscription_of(app_id), resource_group_of(app_id), app_id.rstrip("/").rsplit("/", 1)[-1]
         ops = self._client("apps", sub).container_apps
         what = f"update container app {name}"
         poller = await self._call(what, ops.begin_update(rg, name, body))
         result = await self._call(what, _watched(poller, on_status))
-        return _app(result.as_dict())
+        return dict(result.as_dict())
 
 
 async def _watched(poller: Any, on_status: Callable[[str], None] | None, every_s: float = 0.1) -> Any:
@@ -500,7 +565,13 @@ def _assignment(a: Any) -> RoleAssignment:
         role_guid=role_guid_of(a.role_definition_id),
         principal_id=a.principal_id,
         principal_type=str(getattr(a.principal_type, "value", a.principal_type) or "") or None,
+        created_on=a.created_on.isoformat() if getattr(a, "created_on", None) else None,
     )
+
+
+def app_from_json(raw: dict[str, Any]) -> ContainerApp:
+    """A container app from ARM JSON (a GET, a list item, an operation's result)."""
+    return _app(raw)
 
 
 def _app(raw: dict[str, Any]) -> ContainerApp:

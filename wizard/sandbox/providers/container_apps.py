@@ -21,6 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ...mergepatch import merge_patch
 from ..arm import ROUTER, ArmError, Ctx, expect, json_response, not_found, page, split_id
 from ..store import Operation, Principal, Store
 from .authorization import authorize, authorize_linked
@@ -44,19 +45,6 @@ IDENTITY_TYPES = {
     "userassigned": "UserAssigned",
     "systemassigned,userassigned": "SystemAssigned,UserAssigned",
 }
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386: objects merge key by key, null deletes, everything else (lists too) replaces."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
 
 
 def cleaned(value: Any) -> Any:
@@ -206,7 +194,9 @@ def _check_template(template: Any, secret_names: set[str]) -> None:
         seen.add(cname)
         if not container.get("image"):
             raise _invalid("ContainerAppImageRequired", f"Container '{cname}' has no image.")
-        names: set[str] = set()
+        # A name may appear twice: Container Apps accept it and the runtime uses the last entry ("If
+        # multiple environment variables have the same name, the last one in the list is used", Microsoft
+        # Learn, Azure Container Apps: Manage environment variables).
         for var in container.get("env") or []:
             vname = var.get("name") if isinstance(var, dict) else None
             if not isinstance(vname, str) or not ENV_NAME_RE.match(vname):
@@ -215,12 +205,6 @@ def _check_template(template: Any, secret_names: set[str]) -> None:
                     f"Environment variable name '{vname}' in container '{cname}' is invalid: it must start with "
                     "a letter, '_', '-' or '.', followed by letters, digits, '_', '-' or '.'.",
                 )
-            if vname in names:
-                raise _invalid(
-                    "ContainerAppDuplicateEnvVarName",
-                    f"Environment variable '{vname}' appears twice in container '{cname}'.",
-                )
-            names.add(vname)
             ref = var.get("secretRef")
             if ref and ref not in secret_names:
                 raise _invalid(
@@ -285,10 +269,17 @@ def _resolve_identity(ctx: Ctx, written: Any, before: dict[str, Any] | None) -> 
                 "The identity type includes 'UserAssigned' but no userAssignedIdentities were given.",
             )
         linked: dict[str, dict[str, str]] = {}
+        held = {rid.lower(): (rid, entry) for rid, entry in (old.get("userAssignedIdentities") or {}).items()}
         for rid in wanted:
             identity = store.get(rid)
             if identity is None or identity.get("type", "").lower() != IDENTITY_TYPE.lower():
                 raise _invalid("InvalidUserAssignedIdentity", f"The user-assigned identity '{rid}' was not found.")
+            if rid.lower() in held:
+                # Already linked: the entry keeps the principal it was linked with, even when the identity
+                # was deleted and re-created under that name since (Azure does not refresh it; only an
+                # unlink and a new link do: Azure/aad-pod-identity#725 for VM scale sets).
+                linked[held[rid.lower()][0]] = dict(held[rid.lower()][1] or {})
+                continue
             props = identity["properties"]
             linked[identity["id"]] = {"principalId": props["principalId"], "clientId": props["clientId"]}
         result["userAssignedIdentities"] = linked
@@ -683,6 +674,7 @@ async def patch_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
     body = await ctx.json()
     store = ctx.sandbox.store
     authorize_linked(ctx, before["id"], f"{APP_TYPE}/write", _linked_identities(body.get("identity")))
+    require_registered(ctx, sub, "Microsoft.App")
     _meet_busy_fault(ctx, before, "patch_app")
     _refuse_if_busy(ctx, before)
     pre_image = _snapshot(store, before)

@@ -121,12 +121,19 @@ REGISTRABLE = {ns.lower() for ns in PROVIDER_TYPES if ns not in REGISTRATION_FRE
 _REGISTERING = "registering_polls"  # hidden: namespace -> provider reads left before Registered
 
 
-def _provider_states(store: Store, sub_id: str) -> dict[str, str]:
-    return store.hidden_for(sub_id).setdefault("providers", {ns: "Registered" for ns in PROVIDER_TYPES})
+def _provider_states(store: Store, sub_id: str, keep: bool = False) -> dict[str, str]:
+    """The subscription's provider states. Until something is registered or unregistered they are the
+    defaults, held nowhere: a read leaves the saved tenant byte for byte as it was. `keep` (a write)
+    stores them first, so that changes to the returned dict last."""
+    defaults = {ns: "Registered" for ns in PROVIDER_TYPES}
+    if keep:
+        return store.hidden_for(sub_id).setdefault("providers", defaults)
+    found = (store.hidden.get(sub_id.lower()) or {}).get("providers")
+    return found if found is not None else defaults
 
 
-def _subscription_states(ctx: Ctx, sub: str) -> dict[str, str]:
-    return _provider_states(ctx.sandbox.store, require_subscription(ctx, sub)["id"])
+def _subscription_states(ctx: Ctx, sub: str, keep: bool = False) -> dict[str, str]:
+    return _provider_states(ctx.sandbox.store, require_subscription(ctx, sub)["id"], keep)
 
 
 def apply_unregistered(store: Store, specs: tuple[str, ...]) -> None:
@@ -147,7 +154,7 @@ def apply_unregistered(store: Store, specs: tuple[str, ...]) -> None:
         if not subs:
             raise ValueError(f"--unregistered {spec!r}: no subscription has the id or display name {wanted!r}")
         for sub in subs:
-            _provider_states(store, sub["id"])[canonical] = "NotRegistered"
+            _provider_states(store, sub["id"], keep=True)[canonical] = "NotRegistered"
             store.hidden_for(sub["id"]).get(_REGISTERING, {}).pop(canonical, None)
     if specs:
         store.touch()
@@ -179,7 +186,7 @@ def _read_state(ctx: Ctx, sub: str, namespace: str) -> str:
     client polling `az provider show` sees Registering turn into Registered."""
     found = require_subscription(ctx, sub)
     states = _provider_states(ctx.sandbox.store, found["id"])
-    pending = ctx.sandbox.store.hidden_for(found["id"]).get(_REGISTERING, {})
+    pending = (ctx.sandbox.store.hidden.get(found["id"].lower()) or {}).get(_REGISTERING, {})
     if states[namespace] == "Registering":
         if pending.get(namespace, 0) > 0:
             pending[namespace] -= 1
@@ -207,7 +214,7 @@ async def register_provider(ctx: Ctx, sub: str, namespace: str) -> web.Response:
     """Provider registration: needs `{namespace}/register/action` (Contributor and Owner have it, Reader
     not); the provider is Registering until read `lro_polls` times, then Registered."""
     found = require_subscription(ctx, sub)
-    states = _subscription_states(ctx, sub)
+    states = _subscription_states(ctx, sub, keep=True)
     ns = _known_namespace(states, namespace)
     authorize(ctx, found["id"], f"{ns}/register/action")
     if states[ns] != "Registered":
