@@ -12,6 +12,7 @@ only: a 16-colour terminal, a failed apply, the help panel and the region picker
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,13 +85,20 @@ async def to_confirm(pilot: Pilot[Any]) -> None:
     await settle(pilot)
 
 
+CLOCK = re.compile(r"\d\d:\d\d:\d\d UTC \(\d+ min ago\)")
+
+
 def mask(pilot: Pilot[Any]) -> None:
-    """Hide what differs between runs: the journal's file name and the durations."""
+    """Hide what differs between runs: the journal's file name, the durations, and the clock times of
+    new role assignments in verify's warning."""
     outcome = pilot.app.state.outcome  # type: ignore[attr-defined]
     journal = str(outcome.journal) if outcome is not None and outcome.journal else None
     for static in pilot.app.screen.query("#journal"):
         if isinstance(static, Static) and journal and isinstance(static.content, str):
             static.update(static.content.replace(escape(journal), "<journal path>"))
+    for static in pilot.app.screen.query(".check"):
+        if isinstance(static, Static) and isinstance(static.content, str):
+            static.update(CLOCK.sub("hh:mm:ss UTC (n min ago)", static.content))
     screen = pilot.app.screen
     if isinstance(screen, ApplyScreen):
         for row in screen.rows.values():
