@@ -72,16 +72,13 @@ class Applier:
         *,
         journal_dir: Path | None = None,
         report: Report | None = None,
-        attempts: int = 3,
-        backoff_s: float = 1.0,
     ) -> None:
+        # Transient faults are retried once, by the SDK's retry policy (wizard.azure.connection):
+        # nothing here retries on top of it.
         self.gateway = gateway
         self.journal_dir = journal_dir
         self.report = report or (lambda _p: None)
-        # Our own bound on top of the SDK's retries: a write whose connection dropped is safe to
-        # send again, because every write here is idempotent (PUT by name, PATCH of a merge).
-        self.attempts = attempts
-        self.backoff_s = backoff_s
+        self.journal_path: Path | None = None  # the current run's journal, once it has one
 
     async def preview(self, plan: Plan) -> StepPlan:
         return build_steps(plan, await read_live(self.gateway, plan))
@@ -101,6 +98,7 @@ class Applier:
                 outcome.checks = await verify_plan(self.gateway, plan)
             return outcome
         journal = Journal.new(plan.identity.name, self.journal_dir)
+        self.journal_path = journal.path
         journal.write("start", plan=plan.to_toml(), steps=[[s.id, s.action, s.summary] for s in step_plan.steps])
         outcome = ApplyOutcome("applied", step_plan, journal.path, results)
         try:
@@ -137,7 +135,7 @@ class Applier:
         self.report(Progress(step.id, "running", step.summary))
         started = time.perf_counter()
         try:
-            value = await self._retrying(work)
+            value = await work()
         except GatewayError as err:
             seconds = time.perf_counter() - started
             results[step.id] = StepResult(step.id, "failed", seconds, err.plain())
@@ -147,16 +145,6 @@ class Applier:
         results[step.id] = StepResult(step.id, "done", seconds)
         self.report(Progress(step.id, "done", step.summary, seconds))
         return value
-
-    async def _retrying(self, work: Callable[[], Awaitable[T]]) -> T:
-        for attempt in range(self.attempts):
-            try:
-                return await work()
-            except GatewayError as err:
-                if not err.transient or attempt == self.attempts - 1:
-                    raise
-                await asyncio.sleep(self.backoff_s * (2**attempt))
-        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _identity(self, plan: Plan, sp: StepPlan, journal: Journal, results: dict[str, StepResult]) -> Identity:
         step = sp.step("identity")
@@ -249,7 +237,6 @@ class Applier:
 
         async def patch() -> ContainerApp:
             # A fresh read right before the write: anything changed since the plan was made is kept.
-            # A retry reads again rather than reuse the prefetched copy.
             nonlocal prefetch
             if prefetch is not None:
                 raw, prefetch = await prefetch, None

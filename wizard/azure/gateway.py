@@ -84,7 +84,7 @@ class Gateway:
     def _client(self, kind: str, subscription: str = "") -> Any:
         key = (kind, subscription.lower())
         if key not in self._clients:
-            kw = self.connection.client_kwargs()
+            kw = self.connection.client_kwargs(self.credential)
             cred = self.credential
             if kind == "subscriptions":
                 from azure.mgmt.resource.subscriptions.aio import SubscriptionClient
@@ -369,7 +369,15 @@ class Gateway:
         ops = self._client("apps", sub).container_apps
         what = f"update container app {name}"
         poller = await self._call(what, ops.begin_update(rg, name, body))
-        result = await self._call(what, _watched(poller, on_status))
+        try:
+            result = await self._call(what, _watched(poller, on_status))
+        except GatewayError as err:
+            if not err.transient:
+                raise
+            # Azure accepted the PATCH; only its operation's status could not be read (after the
+            # SDK's retries). The app's own provisioningState tells the same story.
+            log.info("operation status of %s unreadable (%s); watching the app instead", name, err.code)
+            return await self.settled_app(app_id)
         return _app(result.as_dict())
 
 
