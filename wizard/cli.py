@@ -108,13 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
-        found = sub.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
-        return found
-
-    def json_flag(found: argparse.ArgumentParser) -> None:
-        found.add_argument(
-            "--json", action="store_true", help="print one JSON document on stdout (errors too: {\"error\": ...})"
-        )
+        return sub.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
 
     plan = command("plan", "write a plan file from flags and show what it would change")
     plan.add_argument("--subscription", metavar="ID", help="default: AZURE_SUBSCRIPTION_ID or the az CLI default")
@@ -133,14 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--env-var", default="AZURE_CLIENT_ID", metavar="NAME", help="default: AZURE_CLIENT_ID")
     plan.add_argument("--out", type=Path, metavar="FILE", help="write the plan here ('-' or none: stdout)")
     plan.add_argument("--offline", action="store_true", help="only validate and write; do not read Azure")
-    json_flag(plan)
     add_connection_options(plan, top_level=False)
 
     apply = command("apply", "apply a plan file, then verify")
     apply.add_argument("plan", type=Path, metavar="PLAN")
     apply.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     apply.add_argument("--dry-run", action="store_true", help="show the changes and stop")
-    json_flag(apply)
     apply.add_argument("--journal-dir", type=Path, metavar="DIR", help="where to write the journal")
     add_connection_options(apply, top_level=False)
 
@@ -149,7 +141,6 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--container-app", metavar="ID", help="verify this app without a plan")
     verify.add_argument("--container", metavar="NAME")
     verify.add_argument("--env-var", default="AZURE_CLIENT_ID", metavar="NAME")
-    json_flag(verify)
     add_connection_options(verify, top_level=False)
 
     export = command("export", "write the plan as an az CLI script or a Bicep file")
@@ -161,7 +152,6 @@ def build_parser() -> argparse.ArgumentParser:
     rollback = command("rollback", "undo exactly what one apply run created or changed")
     rollback.add_argument("journal", type=Path, metavar="JOURNAL")
     rollback.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    json_flag(rollback)
     add_connection_options(rollback, top_level=False)
 
     completion = command("completion", "print a shell completion script for every command and option")
@@ -226,8 +216,17 @@ def _dispatch(args: argparse.Namespace) -> int:
     commands.setup_logging(args)
     try:
         check_options(args)
+        if args.json and args.command not in JSON_COMMANDS:
+            raise UsageError("--json", f"applies to {', '.join(JSON_COMMANDS)}")
     except UsageError as err:
-        return commands.fail(args, "InvalidArguments", err.message, field=err.field, exit_code=commands.EXIT_INVALID)
+        return commands.fail(
+            args,
+            "InvalidArguments",
+            err.message,
+            field=err.field,
+            exit_code=commands.EXIT_INVALID,
+            text=f"runner-identity: {err}",
+        )
     if args.command is not None:
         handler = {
             "plan": commands.cmd_plan,

@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import sys
+import time
 import traceback
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
@@ -54,7 +55,9 @@ def fail(
             error["details"] = details
         emit(args, {"error": error})
     else:
-        print(text if text is not None else f"runner-identity: {message}", file=sys.stderr)
+        if text is None:
+            text = f"runner-identity: {field}: {message}" if field else f"runner-identity: {message}"
+        print(text, file=sys.stderr)
     return exit_code
 
 
@@ -86,6 +89,9 @@ def setup_logging(args: argparse.Namespace) -> None:
     """--verbose: our steps and timings (and which credential signed in); --debug: also every HTTP
     request and response status through azure-core's HttpLoggingPolicy, which logs Authorization
     and every header or query parameter not on its allow-list as REDACTED. Bodies are never logged."""
+    # Without a handler, Python's last-resort handler would print the SDK's warnings (a whole
+    # credential chain's failure) on stderr, ahead of our own one-paragraph message.
+    logging.getLogger("azure").addHandler(logging.NullHandler())
     debug, verbose = bool(getattr(args, "debug", False)), bool(getattr(args, "verbose", False))
     if not (debug or verbose):
         return
@@ -213,6 +219,7 @@ def _run(args: argparse.Namespace, body: Callable[[Any, Any], Awaitable[int]]) -
     from .azure.gateway import Gateway
     from .connect import UsageError, open_session
 
+    started = time.perf_counter()
     try:
         with open_session(args) as session:
             if session.sandbox_banner:
@@ -221,7 +228,9 @@ def _run(args: argparse.Namespace, body: Callable[[Any, Any], Awaitable[int]]) -
 
             async def main() -> int:
                 async with Gateway(connection) as gateway:
-                    return await body(gateway, session)
+                    code = await body(gateway, session)
+                log.info("%s finished in %.2f s (exit %d)", args.command, time.perf_counter() - started, code)
+                return code
 
             try:
                 return asyncio.run(main())
@@ -234,7 +243,9 @@ def _run(args: argparse.Namespace, body: Callable[[Any, Any], Awaitable[int]]) -
                 where = f" {err.filename}" if err.filename else ""
                 return fail(args, "CannotWrite", f"cannot write{where}: {err.strerror or err}")
     except UsageError as err:
-        return fail(args, "InvalidArguments", err.message, field=err.field, exit_code=EXIT_INVALID, text=str(err))
+        return fail(
+            args, "InvalidArguments", err.message, field=err.field, exit_code=EXIT_INVALID, text=f"runner-identity: {err}"
+        )
 
 
 # -- plan -----------------------------------------------------------------------------------------
@@ -316,8 +327,10 @@ def cmd_apply(args: argparse.Namespace) -> int:
         display = ApplyProgress(sys.stderr, live=live)
         gateway.connection.on_retry = display.retry
         applier = Applier(gateway, journal_dir=args.journal_dir, report=display.report)
+        read_started = time.perf_counter()
         running["applier"] = applier
         step_plan = await applier.preview(plan)
+        log.info("read the live state in %.2f s", time.perf_counter() - read_started)
         print(render_text(step_plan), file=out)
         if step_plan.problems:
             if _json(args):

@@ -34,6 +34,7 @@ CONNECTION_DEFAULTS: dict[str, Any] = {
     "audience": None,
     "debug": False,
     "verbose": False,
+    "json": False,
 }
 # Options that name where the real tenant is; --sandbox is a tenant of its own.
 REAL_TENANT_OPTIONS = {
@@ -104,7 +105,13 @@ def add_connection_options(parser: argparse.ArgumentParser, *, top_level: bool) 
         default=default("audience"),
         help="the token audience of --arm-endpoint (default: read from its /metadata/endpoints)",
     )
-    output = parser.add_argument_group("diagnostics (before or after the command)")
+    output = parser.add_argument_group("output (before or after the command)")
+    output.add_argument(
+        "--json",
+        action="store_true",
+        default=default("json"),
+        help='plan, apply, verify, rollback: one JSON document on stdout (errors too: {"error": ...})',
+    )
     output.add_argument(
         "--verbose", action="store_true", default=default("verbose"), help="log the steps and their timings to stderr"
     )
@@ -232,7 +239,6 @@ def open_session(args: argparse.Namespace) -> Iterator[Session]:
     Raises UsageError (before anything is sent) for unusable options or a corrupt --sandbox-state.
     """
     if getattr(args, "sandbox", False):
-        check_options(args)
         thread, info = _start_sandbox(args)
         try:
             with info.exported():

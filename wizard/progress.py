@@ -69,10 +69,8 @@ class ApplyProgress:
         if progress.status == "running":
             self._wait(f"{progress.step_id}: {first_line}", progress.step_id)
         elif progress.status == "polling":
-            self._wait(
-                f"{progress.step_id}: waiting for Azure to update the app ({first_line or 'in progress'})",
-                progress.step_id,
-            )
+            status = first_line.removeprefix("Azure: ") or "InProgress"
+            self._wait(f"waiting for Azure to update the app: {status}", progress.step_id)
         else:  # a wait of another kind, e.g. for a busy app to finish another operation
             self._wait(f"{progress.step_id}: {first_line or progress.status}", progress.step_id)
 
@@ -86,6 +84,8 @@ class ApplyProgress:
 
     # -- drawing --------------------------------------------------------------------------------
     def _wait(self, what: str, step: str = "") -> None:
+        if what == self._what:  # the same wait, told again for another step of the same write
+            return
         self._what, self._step, self._since = what, step, time.monotonic()
         self._last_beat = self._since
         if self._live is None:

@@ -232,7 +232,8 @@ def discover_audience(endpoint: str, ca_bundle: str | None, timeout_s: float = 1
     )
     try:
         with client:
-            response = client.send_request(HttpRequest("GET", "/metadata/endpoints?api-version=2015-01-01"))
+            url = endpoint.rstrip("/") + "/metadata/endpoints?api-version=2015-01-01"
+            response = client.send_request(HttpRequest("GET", url))
             if response.status_code != 200:
                 return None
             doc = response.json()
@@ -344,7 +345,7 @@ def make_credential(conn: Connection, prompt: Callable[[str, str, Any], None] | 
     if conn.ca_bundle:
         extra["connection_verify"] = conn.ca_bundle
     if conn.managed_identity_only:
-        return ManagedIdentityCredential(**extra)
+        return SharedCredential(ManagedIdentityCredential(**extra))
     authority = AUTHORITIES.get(conn.cloud)
     if conn.device_code:
         from azure.identity import DeviceCodeCredential
@@ -356,9 +357,10 @@ def make_credential(conn: Connection, prompt: Callable[[str, str, Any], None] | 
             DeviceCodeCredential(tenant_id=conn.tenant or "organizations", authority=authority, **extra)
         )
     if conn.tenant:
-        extra["tenant_id"] = conn.tenant
+        # DefaultAzureCredential takes no tenant_id; each token request names the tenant instead
+        # (the az CLI credential then runs `az account get-access-token --tenant`).
         extra["additionally_allowed_tenants"] = ["*"]
-    return DefaultAzureCredential(authority=authority, **extra)
+    return SharedCredential(DefaultAzureCredential(authority=authority, **extra), conn.tenant)
 
 
 def default_subscription() -> str | None:
@@ -394,6 +396,65 @@ class ThreadedCredential:
         self._inner.close()
 
     async def __aenter__(self) -> ThreadedCredential:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+class SharedCredential:
+    """An async credential that runs one sign-in at a time per request: concurrent callers (the
+    gateway reads several things at once) share the first caller's token or failure.
+
+    Without it, each concurrent read runs the whole DefaultAzureCredential chain, which starts
+    `az`/`pwsh`/`azd` as subprocesses; when one chain fails, asyncio cancels the others mid-way
+    and can wait forever on a child process it lost. `tenant` (--tenant) is asked for on every
+    token: DefaultAzureCredential takes no tenant_id of its own.
+    """
+
+    # Seconds a failed sign-in is answered from memory: the reads that were waiting for it (or
+    # follow it at once) fail the same way instead of each starting the whole chain again.
+    FAILURE_TTL_S = 30.0
+
+    def __init__(self, inner: Any, tenant: str | None = None) -> None:
+        self._inner = inner
+        self.tenant = tenant
+        self._flights: dict[Any, Any] = {}
+        self._failed: dict[Any, tuple[float, BaseException]] = {}
+
+    async def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        import asyncio
+        import time
+
+        from azure.core.exceptions import ClientAuthenticationError
+
+        if self.tenant:
+            kwargs.setdefault("tenant_id", self.tenant)
+        key = (scopes, tuple(sorted((k, repr(v)) for k, v in kwargs.items())))
+        failed = self._failed.get(key)
+        if failed is not None and time.monotonic() - failed[0] < self.FAILURE_TTL_S:
+            raise failed[1]
+        flight = self._flights.get(key)
+        if flight is None:
+            flight = asyncio.ensure_future(self._inner.get_token(*scopes, **kwargs))
+            self._flights[key] = flight
+
+            def landed(done: Any) -> None:
+                self._flights.pop(key, None)
+                error = None if done.cancelled() else done.exception()
+                if isinstance(error, ClientAuthenticationError):
+                    self._failed[key] = (time.monotonic(), error)
+                else:
+                    self._failed.pop(key, None)
+
+            flight.add_done_callback(landed)
+        # shield: one caller cancelled (its task failed elsewhere) leaves the sign-in to the others
+        return await asyncio.shield(flight)
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+    async def __aenter__(self) -> SharedCredential:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
