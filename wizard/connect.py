@@ -149,11 +149,16 @@ def check_options(args: argparse.Namespace) -> None:
         parts = urlsplit(endpoint)
         if parts.scheme.lower() != "https" or not parts.hostname or parts.query or parts.fragment:
             raise UsageError("--arm-endpoint", f"{endpoint!r} is not an https:// URL of a Resource Manager endpoint")
-        from .azure.connection import known_cloud_of_host
+        from .azure.connection import UnsafeEndpoint, known_cloud_of_host, resolve_audience
 
         host_cloud = known_cloud_of_host(endpoint)
         if host_cloud and opts["cloud"] and opts["cloud"] != host_cloud:
             raise UsageError("--cloud", f"{opts['cloud']} does not match --arm-endpoint {endpoint}, which is {host_cloud}")
+        if opts["audience"] or host_cloud:
+            try:
+                resolve_audience(endpoint, opts["audience"], opts["cloud"] or "AzureCloud")
+            except UnsafeEndpoint as err:
+                raise UsageError("--arm-endpoint", str(err)) from err
     if opts["ca_bundle"]:
         path = Path(opts["ca_bundle"])
         if not path.is_file():

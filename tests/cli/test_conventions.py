@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import APP, PLAN_TOML, SECRET_VALUE, SUB, VAULT, Cli
-from wizard.azure.connection import RETRY_TOTAL
 from wizard.cli import build_parser
 from wizard.journal import read_events
 
@@ -116,6 +115,8 @@ def test_completion_offers_every_command_and_every_option(cli: Cli, tmp_path: Pa
 def test_apply_piped_shows_each_wait_as_plain_lines_and_keeps_json_on_stdout(
     cli: Cli, remote, plan_file: Path
 ) -> None:
+    from wizard.azure.connection import RETRY_TOTAL
+
     r = remote(lro_polls=3)
     r.running.sandbox.faults.add(f"503,route=userAssignedIdentities,method=PUT,times=1,retry_after={0.05}")
 
@@ -409,6 +410,8 @@ def test_the_plan_hint_applies_against_the_same_sandbox_state(cli: Cli, tmp_path
 def test_a_persistent_fault_is_sent_once_plus_the_retry_budget(
     cli: Cli, remote, plan_file: Path, route: str, method: str
 ) -> None:
+    from wizard.azure.connection import RETRY_TOTAL
+
     r = remote()
     r.running.sandbox.faults.add(f"503,route={route},method={method},times=100000,retry_after=0.01")
 
