@@ -9,6 +9,7 @@ import os
 import re
 import shlex
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -218,13 +219,19 @@ def test_ctrl_c_during_apply_exits_130_with_the_journal_and_both_ways_on(cli: Cl
     r = remote(lro_polls=100_000, retry_after_s=1)  # the app's update never ends on its own
     process = cli.popen("apply", str(plan_file), "--yes", *r.flags, **r.env)
     assert process.stderr is not None
-    seen = ""
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(process.stderr.readline, "")), daemon=True)
+    reader.start()
     deadline = time.monotonic() + 120
-    while "waiting for Azure to update the app" not in seen and time.monotonic() < deadline:
-        seen += process.stderr.readline()
+    while not any("waiting for Azure to update the app" in line for line in lines):
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            pytest.fail("apply never showed the app's update: " + "".join(lines))
+        time.sleep(0.1)
     process.send_signal(signal.SIGINT)
-    _out, err = process.communicate(timeout=60)
-    err = seen + err
+    process.wait(timeout=60)
+    reader.join(timeout=30)
+    err = "".join(lines)
 
     assert process.returncode == 130
     assert "Traceback" not in err

@@ -53,6 +53,19 @@ def assignment_name(scope: str, principal_id: str, role_guid: str) -> str:
     return str(uuid.uuid5(ASSIGNMENT_NAMESPACE, f"{scope}|{principal_id}|{role_guid}".lower()))
 
 
+def split_id(resource_id: str) -> tuple[str, str, str]:
+    """(subscription, resource group, name of the last resource) of an ARM resource id, parsed by
+    azure-mgmt-core's `parse_resource_id`; "" for a part the id does not have."""
+    from azure.mgmt.core.tools import parse_resource_id
+
+    parts = parse_resource_id(resource_id.rstrip("/"))
+    return (
+        str(parts.get("subscription") or ""),
+        str(parts.get("resource_group") or ""),
+        str(parts.get("resource_name") or parts.get("name") or ""),
+    )
+
+
 def role_guid_of(role_definition_id: str) -> str:
     return role_definition_id.rstrip("/").rsplit("/", 1)[-1].lower()
 
@@ -208,9 +221,9 @@ class Gateway:
 
     async def scope_resource(self, resource_id: str) -> ScopeResource | None:
         """One vault or storage account by id, with a vault's permission model; None if it is gone."""
-        client = self._client("resources", subscription_of(resource_id))
+        sub, _, name = split_id(resource_id)
+        client = self._client("resources", sub)
         api = VAULT_API if "/microsoft.keyvault/" in resource_id.lower() else STORAGE_API
-        name = resource_id.rstrip("/").rsplit("/", 1)[-1]
         res = await self._maybe(f"read {name}", client.resources.get_by_id(resource_id, api_version=api), lambda r: r)
         if res is None:
             return None
@@ -226,12 +239,12 @@ class Gateway:
         return _app(raw) if raw is not None else None
 
     async def container_app_raw(self, app_id: str) -> dict[str, Any] | None:
-        sub, rg, name = subscription_of(app_id), resource_group_of(app_id), app_id.rstrip("/").rsplit("/", 1)[-1]
+        sub, rg, name = split_id(app_id)
         ops = self._client("apps", sub).container_apps
         return await self._maybe(f"read container app {name}", ops.get(rg, name), lambda a: a.as_dict())
 
     async def revisions(self, app_id: str) -> list[Revision]:
-        sub, rg, name = subscription_of(app_id), resource_group_of(app_id), app_id.rstrip("/").rsplit("/", 1)[-1]
+        sub, rg, name = split_id(app_id)
         ops = self._client("apps", sub).container_apps_revisions
         found = await self._collect(f"list revisions of {name}", ops.list_revisions(rg, name))
         result = []
@@ -293,7 +306,7 @@ class Gateway:
         return _identity(await self._call(f"create identity {name}", ops.create_or_update(resource_group, name, body)))
 
     async def delete_identity(self, identity_id: str) -> None:
-        sub, rg, name = subscription_of(identity_id), resource_group_of(identity_id), identity_id.rsplit("/", 1)[-1]
+        sub, rg, name = split_id(identity_id)
         ops = self._client("msi", sub).user_assigned_identities
         await self._call(f"delete identity {name}", ops.delete(rg, name))
 
@@ -365,7 +378,7 @@ class Gateway:
         `on_status`, when given, hears the operation's status ("InProgress", "Succeeded", ...) each
         time it changes, so a caller can show the wait as it happens.
         """
-        sub, rg, name = subscription_of(app_id), resource_group_of(app_id), app_id.rstrip("/").rsplit("/", 1)[-1]
+        sub, rg, name = split_id(app_id)
         ops = self._client("apps", sub).container_apps
         what = f"update container app {name}"
         poller = await self._call(what, ops.begin_update(rg, name, body))
