@@ -95,7 +95,15 @@ def setup_logging(args: argparse.Namespace) -> None:
     debug, verbose = bool(getattr(args, "debug", False)), bool(getattr(args, "verbose", False))
     if not (debug or verbose):
         return
-    handler = logging.StreamHandler(sys.stderr)
+    handler: logging.Handler = logging.StreamHandler(sys.stderr)
+    if getattr(args, "command", None) is None:
+        # The wizard owns the terminal: its log goes to a file, named before the screen opens.
+        from .journal import state_dir
+
+        path = state_dir() / "logs" / f"wizard-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S')}.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
+        print(f"runner-identity: logging to {path}", file=sys.stderr)
     handler.setFormatter(logging.Formatter("%(relativeCreated)7.0f ms  %(name)s  %(message)s"))
     levels = {"wizard": logging.DEBUG if debug else logging.INFO, "azure.identity": logging.INFO}
     if debug:
@@ -341,7 +349,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
                 emit(args, _json_outcome("dry run", step_plan))
             return EXIT_OK
         if step_plan.writes and not args.yes:
-            if not sys.stdin.isatty():
+            if not sys.stdin.isatty() or _json(args):  # a JSON reader cannot answer a prompt
                 return fail(
                     args,
                     "ConfirmationRequired",
@@ -506,7 +514,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     for event in writes:
         print(f"  - {event.get('action')} {event.get('step')}: {event.get('target')}", file=say)
     if not args.yes:
-        if not sys.stdin.isatty():
+        if not sys.stdin.isatty() or _json(args):
             return fail(
                 args,
                 "ConfirmationRequired",

@@ -93,17 +93,21 @@ def test_the_hints_repeat_exactly_the_connection_options_typed(line: tuple[list[
             assert flags[flags.index(option) + 1] in (str(value), str(Path(str(value)).resolve()))
 
 
-def test_every_command_reaches_the_endpoint_named_before_it(cli: Cli, remote, tmp_path: Path) -> None:
+def test_every_command_reaches_the_endpoint_named_before_it_and_debug_logs_it(
+    cli: Cli, remote, tmp_path: Path
+) -> None:
     r = remote()
     (tmp_path / "plan.toml").write_text(PLAN_TOML)
 
     def ran_against_remote(*argv: str) -> None:
         before = len(r.running.thread.call(lambda: list(r.running.sandbox.request_log)))
-        ran = cli(*r.flags, *argv, **r.env)
+        ran = cli(*r.flags, "--debug", *argv, **r.env)
         after = len(r.running.thread.call(lambda: list(r.running.sandbox.request_log)))
         assert ran.code in (0, 1), ran.text
         assert "Sign-in failed" not in ran.text
         assert after > before, argv  # the remote sandbox was asked, not the real tenant
+        assert "Response status: 200" in ran.err and "Authorization': 'REDACTED'" in ran.err
+        assert r.running.info.identity_header not in ran.text and "eyJ" not in ran.text
 
     ran_against_remote("plan", "--subscription", r.running.prod, "--resource-group", "rg-runner", "--identity", "idx")
     ran_against_remote("verify", "plan.toml")
