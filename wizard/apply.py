@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from .app_write import AppChanged, app_patch, foreign_changes, identity_block, overwritten_revisions
 from .azure.errors import GatewayError
 from .azure.gateway import IN_PROGRESS, Gateway, app_from_json, assignment_name
-from .azure.retries import notify_retry, retry_listener
+from .azure.retries import retry_listener
 from .journal import Journal, open_run
 from .model import ContainerApp, Identity, LinkedIdentity
 from .plan import Plan
@@ -97,18 +97,15 @@ class Applier:
         *,
         journal_dir: Path | None = None,
         report: Report | None = None,
-        attempts: int = 3,
-        backoff_s: float = 1.0,
         settle_timeout_s: float = SETTLE_TIMEOUT_S,
     ) -> None:
+        # Transient faults are retried once, by the SDK's retry policy (wizard.azure.connection):
+        # nothing here retries on top of it.
         self.gateway = gateway
         self.journal_dir = journal_dir
         self._listener: Report = report or (lambda _p: None)
         self._labels: dict[str, str] = {}  # step id -> its summary, for reports that carry no label
-        # Our own bound on top of the SDK's retries: a write whose connection dropped is safe to
-        # send again, because every write here is idempotent (PUT by name, PATCH of a merge).
-        self.attempts = attempts
-        self.backoff_s = backoff_s
+        self.journal_path: Path | None = None  # the current run's journal, once it has one
         # Seconds apply waits for someone else's update of the app (or a provider's registration) to end.
         self.settle_timeout_s = settle_timeout_s
 
@@ -139,6 +136,7 @@ class Applier:
                 outcome.checks = await verify_plan(self.gateway, plan)
             return outcome
         journal = self._journal(plan, step_plan)
+        self.journal_path = journal.path
         outcome = ApplyOutcome("applied", step_plan, journal.path, results)
         written: dict[str, Any] = {}  # the app's PATCH: what was read, sent and found after
         try:
@@ -202,7 +200,7 @@ class Applier:
 
         listening = retry_listener.set(retrying)
         try:
-            value = await self._retrying(work)
+            value = await work()
         except GatewayError as err:
             seconds = time.perf_counter() - started
             results[step.id] = StepResult(step.id, "failed", seconds, err.plain())
@@ -214,17 +212,6 @@ class Applier:
         results[step.id] = StepResult(step.id, "done", seconds)
         self.report(Progress(step.id, "done", step.summary, seconds))
         return value
-
-    async def _retrying(self, work: Callable[[], Awaitable[T]]) -> T:
-        for attempt in range(self.attempts):
-            try:
-                return await work()
-            except GatewayError as err:
-                if not err.transient or attempt == self.attempts - 1:
-                    raise
-                notify_retry(f"{err.code or 'no answer'} from Azure", self.backoff_s * (2**attempt))
-                await asyncio.sleep(self.backoff_s * (2**attempt))
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def _waiting(self, steps: list[Step], why: str, waited: float) -> None:
         """Say that apply is waiting, why, and for how long so far (seconds), for each of `steps`."""

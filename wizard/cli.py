@@ -1,13 +1,33 @@
-"""The `runner-identity` command. Heavy modules (azure.*, aiohttp, textual) are imported only
-by the subcommand that needs them, so `--help` and the first screen stay fast.
+"""The `runner-identity` command. Heavy modules (azure.*, aiohttp, textual, rich, argcomplete)
+are imported only by the subcommand that needs them, so `--help` and the first screen stay fast.
+
+Exit codes: 0 done, 1 failed (or a verify problem), 2 invalid input, 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
+
+SHELLS = ("bash", "zsh", "fish")
+JSON_COMMANDS = ("plan", "apply", "verify", "rollback")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors as `{"error": ...}` on stdout when --json was asked for."""
+
+    json_errors = False
+
+    def error(self, message: str) -> NoReturn:
+        if Parser.json_errors:
+            print(json.dumps({"error": {"code": "InvalidArguments", "message": message, "field": None}}))
+            sys.exit(2)
+        super().error(message)
 
 
 def _add_sandbox_options(parser: argparse.ArgumentParser) -> None:
@@ -94,16 +114,21 @@ def sandbox_config(args: argparse.Namespace):  # -> SandboxConfig, imported lazi
 def build_parser() -> argparse.ArgumentParser:
     from .connect import add_connection_options
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="runner-identity",
         description="Give the Maia Hybrid runner on Azure Container Apps a user-assigned managed identity. "
         "Without a command: the wizard (against your tenant, or --sandbox).",
+        epilog="Exit codes: 0 done, 1 failed (or a verify problem), 2 invalid input, 130 interrupted.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument("--plan", type=Path, metavar="FILE", help="open the wizard prefilled from a plan file")
-    add_connection_options(parser)  # the wizard's: --sandbox, --tenant, --device-code, ...
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_connection_options(parser, top_level=True)  # the wizard's, and every command's defaults
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
-    plan = sub.add_parser("plan", help="write a plan file from flags and show what it would change")
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
+
+    plan = command("plan", "write a plan file from flags and show what it would change")
     plan.add_argument("--subscription", metavar="ID", help="default: AZURE_SUBSCRIPTION_ID or the az CLI default")
     plan.add_argument("--resource-group", metavar="NAME", help="the identity's resource group")
     plan.add_argument("--identity", metavar="NAME", help="the identity's name (reused if it exists)")
@@ -118,40 +143,38 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--container-app", metavar="ID", help="the container app's resource id")
     plan.add_argument("--container", metavar="NAME", help="the runner's container (when the app has several)")
     plan.add_argument("--env-var", default="AZURE_CLIENT_ID", metavar="NAME", help="default: AZURE_CLIENT_ID")
-    plan.add_argument("--out", type=Path, metavar="FILE", help="write the plan here (default: stdout)")
+    plan.add_argument("--out", type=Path, metavar="FILE", help="write the plan here ('-' or none: stdout)")
     plan.add_argument("--offline", action="store_true", help="only validate and write; do not read Azure")
-    add_connection_options(plan)
+    add_connection_options(plan, top_level=False)
 
-    apply = sub.add_parser("apply", help="apply a plan file, then verify")
+    apply = command("apply", "apply a plan file, then verify")
     apply.add_argument("plan", type=Path, metavar="PLAN")
     apply.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     apply.add_argument("--dry-run", action="store_true", help="show the changes and stop")
-    apply.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
     apply.add_argument("--journal-dir", type=Path, metavar="DIR", help="where to write the journal")
-    add_connection_options(apply)
+    add_connection_options(apply, top_level=False)
 
-    verify = sub.add_parser("verify", help="check the live state against a plan, or an app on its own")
+    verify = command("verify", "check the live state against a plan, or an app on its own")
     verify.add_argument("plan", type=Path, nargs="?", metavar="PLAN")
     verify.add_argument("--container-app", metavar="ID", help="verify this app without a plan")
     verify.add_argument("--container", metavar="NAME")
     verify.add_argument("--env-var", default="AZURE_CLIENT_ID", metavar="NAME")
-    verify.add_argument("--json", action="store_true")
-    add_connection_options(verify)
+    add_connection_options(verify, top_level=False)
 
-    export = sub.add_parser("export", help="write the plan as an az CLI script or a Bicep file")
+    export = command("export", "write the plan as an az CLI script or a Bicep file")
     export.add_argument("plan", type=Path, metavar="PLAN")
     export.add_argument("--format", choices=("az", "bicep"), default="az")
-    export.add_argument("--out", type=Path, metavar="FILE")
-    add_connection_options(export)
+    export.add_argument("--out", type=Path, metavar="FILE", help="write here ('-' or none: stdout)")
+    add_connection_options(export, top_level=False)
 
-    rollback = sub.add_parser(
-        "rollback", help="undo what one apply run (all its attempts) wrote, except what something else now uses"
-    )
+    rollback = command("rollback", "undo what one apply run (all its attempts) wrote, except what something else now uses")
     rollback.add_argument("journal", type=Path, metavar="JOURNAL")
     rollback.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     rollback.add_argument("--dry-run", action="store_true", help="show the steps and stop")
-    rollback.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
-    add_connection_options(rollback)
+    add_connection_options(rollback, top_level=False)
+
+    completion = command("completion", "print a shell completion script for every command and option")
+    completion.add_argument("shell", choices=SHELLS, help="e.g. `eval \"$(runner-identity completion bash)\"`")
 
     sandbox = sub.add_parser("sandbox", help="the local ARM-compatible sandbox")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", metavar="ACTION", required=True)
@@ -163,14 +186,67 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("runner-identity")
+    except PackageNotFoundError:  # pragma: no cover - a source tree that was never installed
+        return "unknown"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """The console script: parse, check the options, run the command or the wizard.
+
+    Nothing a user can cause ends in a traceback: usage errors exit 2, Ctrl-C exits 130, and an
+    internal error prints one line with the path of a log file holding the details.
+    """
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    Parser.json_errors = "--json" in args_list
     parser = build_parser()
-    args = parser.parse_args(argv)
+    if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions; argcomplete answers and exits
+        import argcomplete
+
+        argcomplete.autocomplete(parser)
+    args = parser.parse_args(args_list)
+    from . import commands
+
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        return commands.fail(args, "Interrupted", "interrupted", exit_code=commands.EXIT_INTERRUPTED)
+    except Exception as exc:
+        return commands.internal_error(args, exc)
+    finally:
+        Parser.json_errors = False
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from . import commands
+    from .connect import UsageError, check_options
+
     if args.command == "sandbox" and args.sandbox_command == "serve":
         return _serve(args)
-    if args.command is not None:
-        from . import commands
+    if args.command == "completion":
+        import argcomplete
 
+        sys.stdout.write(argcomplete.shellcode(["runner-identity"], shell=args.shell))
+        return commands.EXIT_OK
+    commands.setup_logging(args)
+    try:
+        check_options(args)
+        if args.json and args.command not in JSON_COMMANDS:
+            raise UsageError("--json", f"applies to {', '.join(JSON_COMMANDS)}")
+    except UsageError as err:
+        return commands.fail(
+            args,
+            "InvalidArguments",
+            err.message,
+            field=err.field,
+            exit_code=commands.EXIT_INVALID,
+            text=f"runner-identity: {err}",
+        )
+    if args.command is not None:
         handler = {
             "plan": commands.cmd_plan,
             "apply": commands.cmd_apply,

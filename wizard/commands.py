@@ -1,5 +1,8 @@
-"""The headless commands: plan, apply, verify, export, rollback. Exit codes: 0 done, 1 failed
-(or a verify problem), 2 invalid input.
+"""The headless commands: plan, apply, verify, export, rollback.
+
+Exit codes: 0 done, 1 failed (or a verify problem), 2 invalid input, 130 interrupted. With --json,
+stdout carries exactly one JSON document (the shapes are in README.md), errors included:
+`{"error": {"code": ..., "message": ..., "field": ...}}`; progress and hints go to stderr.
 """
 
 from __future__ import annotations
@@ -7,24 +10,139 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
+import time
+import traceback
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from . import rules
 from .plan import AppTarget, IdentitySpec, Plan, RoleRequest
 from .rules import RuleError
 
-EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
+log = logging.getLogger("wizard.commands")
 
 
-def _print_problems(problems: list[RuleError], out: TextIO) -> None:
-    print("The plan is not valid; nothing was sent to Azure:", file=out)
-    for problem in problems:
-        print(f"  x {problem}", file=out)
+# -- output ---------------------------------------------------------------------------------------
+def _json(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "json", False))
 
 
+def emit(args: argparse.Namespace, doc: Any) -> None:
+    """One JSON document on stdout."""
+    print(json.dumps(doc))
+
+
+def fail(
+    args: argparse.Namespace,
+    code: str,
+    message: str,
+    *,
+    field: str | None = None,
+    exit_code: int = EXIT_FAILED,
+    details: list[dict[str, str]] | None = None,
+    text: str | None = None,
+) -> int:
+    """Say what went wrong and return `exit_code`: `{"error": ...}` on stdout under --json, else
+    `text` (or `message`) on stderr."""
+    if _json(args):
+        error: dict[str, Any] = {"code": code, "message": message, "field": field}
+        if details:
+            error["details"] = details
+        emit(args, {"error": error})
+    else:
+        if text is None:
+            text = f"runner-identity: {field}: {message}" if field else f"runner-identity: {message}"
+        print(text, file=sys.stderr)
+    return exit_code
+
+
+def internal_error(args: argparse.Namespace, exc: BaseException) -> int:
+    """A bug, not the user's doing: one line, and the details in a log file."""
+    from .journal import state_dir
+
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    path: Path | None = None
+    for folder in (state_dir() / "logs", Path.cwd()):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"runner-identity-error-{stamp}.log"
+            path.write_text(details, encoding="utf-8")
+            break
+        except OSError:
+            path = None
+    where = f"details in {path}" if path else "no log file could be written"
+    return fail(
+        args,
+        "InternalError",
+        f"internal error ({type(exc).__name__}); {where}. Please report it.",
+        text=f"runner-identity: internal error ({type(exc).__name__}); {where}. Please report it.",
+    )
+
+
+def setup_logging(args: argparse.Namespace) -> None:
+    """--verbose: our steps and timings (and which credential signed in); --debug: also every HTTP
+    request and response status through azure-core's HttpLoggingPolicy, which logs Authorization
+    and every header or query parameter not on its allow-list as REDACTED. Bodies are never logged."""
+    # Without a handler, Python's last-resort handler would print the SDK's warnings (a whole
+    # credential chain's failure) on stderr, ahead of our own one-paragraph message.
+    logging.getLogger("azure").addHandler(logging.NullHandler())
+    debug, verbose = bool(getattr(args, "debug", False)), bool(getattr(args, "verbose", False))
+    if not (debug or verbose):
+        return
+    handler: logging.Handler = logging.StreamHandler(sys.stderr)
+    if getattr(args, "command", None) is None:
+        # The wizard owns the terminal: its log goes to a file, named before the screen opens.
+        from .journal import state_dir
+
+        path = state_dir() / "logs" / f"wizard-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S')}.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
+        print(f"runner-identity: logging to {path}", file=sys.stderr)
+    handler.setFormatter(logging.Formatter("%(relativeCreated)7.0f ms  %(name)s  %(message)s"))
+    levels = {"wizard": logging.DEBUG if debug else logging.INFO, "azure.identity": logging.INFO}
+    if debug:
+        levels["azure.core.pipeline.policies.http_logging_policy"] = logging.INFO
+    for name, level in levels.items():
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        logger.addHandler(handler)
+    # MSAL's own debug log is never switched on: it is not ours to vouch for.
+    logging.getLogger("msal").setLevel(logging.WARNING)
+
+
+def _problems(args: argparse.Namespace, problems: list[RuleError]) -> int:
+    text = "The plan is not valid; nothing was sent to Azure:\n" + "\n".join(f"  x {p}" for p in problems)
+    return fail(
+        args,
+        "InvalidPlan",
+        str(problems[0]),
+        field=problems[0].field,
+        exit_code=EXIT_INVALID,
+        details=[{"field": p.field, "message": p.message} for p in problems],
+        text=text,
+    )
+
+
+def _write_out(args: argparse.Namespace, out: Path | None, text: str) -> int | None:
+    """Write `text` to --out (None or '-': stdout). Returns an exit code on failure."""
+    if out is None or str(out) == "-":
+        sys.stdout.write(text)
+        return None
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as err:
+        return fail(args, "CannotWrite", f"cannot write {out}: {err.strerror}", field="--out", exit_code=EXIT_INVALID)
+    print(f"Wrote {out}", file=sys.stderr)
+    return None
+
+
+# -- plans ----------------------------------------------------------------------------------------
 def plan_from_flags(args: argparse.Namespace) -> Plan:
     from .azure.connection import default_subscription
 
@@ -56,107 +174,196 @@ def load_plan(path: Path) -> Plan:
     return Plan.load(path)
 
 
+def _valid_plan(args: argparse.Namespace, make: Callable[[], Plan]) -> Plan | int:
+    """The plan, or EXIT_INVALID after saying every rule it breaks (before anything is sent)."""
+    try:
+        plan = make()
+    except RuleError as err:
+        return _problems(args, [err])
+    problems = plan.problems()
+    if problems:
+        return _problems(args, problems)
+    return plan
+
+
+def _read_plan(args: argparse.Namespace, path: Path) -> Plan | int:
+    return _valid_plan(args, lambda: load_plan(path))
+
+
+def _plan_doc(plan: Plan) -> dict[str, Any]:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+
+    return tomllib.loads(plan.to_toml())
+
+
+def _steps_doc(step_plan: Any, results: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    results = results or {}
+    return [
+        {
+            "id": s.id,
+            "kind": s.kind,
+            "action": s.action,
+            "summary": s.summary,
+            "details": s.details,
+            "warnings": s.warnings,
+            "result": results[s.id].status if s.id in results else None,
+            "seconds": round(results[s.id].seconds, 3) if s.id in results else None,
+        }
+        for s in step_plan.steps
+    ]
+
+
+# -- the connection -------------------------------------------------------------------------------
 def _run(args: argparse.Namespace, body: Callable[[Any, Any], Awaitable[int]]) -> int:
-    """Open the connection (or sandbox), make a gateway, run `body(gateway, session)`."""
-    from .azure.errors import GatewayError
+    """Open the connection (or sandbox), make a gateway, run `body(gateway, session)`.
+
+    Unusable options exit 2; anything Azure says no to (a failed sign-in included) exits 1 with
+    its message.
+    """
+    from .azure.errors import GatewayError, sign_in_paragraph
     from .azure.gateway import Gateway
-    from .connect import open_session
+    from .connect import UsageError, open_session
 
-    with open_session(args) as session:
-        if session.sandbox_banner:
-            print(session.sandbox_banner, file=sys.stderr)
+    started = time.perf_counter()
+    try:
+        with open_session(args) as session:
+            if session.sandbox_banner:
+                print(session.sandbox_banner, file=sys.stderr)
+            connection = session.connection
 
-        async def main() -> int:
-            async with Gateway(session.connection) as gateway:
-                return await body(gateway, session)
+            async def main() -> int:
+                async with Gateway(connection) as gateway:
+                    code = await body(gateway, session)
+                log.info("%s finished in %.2f s (exit %d)", args.command, time.perf_counter() - started, code)
+                return code
 
-        try:
-            return asyncio.run(main())
-        except GatewayError as err:
-            print(err.plain(), file=sys.stderr)
-            return EXIT_FAILED
+            try:
+                return asyncio.run(main())
+            except GatewayError as err:
+                if err.code == "SignInFailed":
+                    paragraph = sign_in_paragraph(err, connection.describe(), connection.device_code)
+                    return fail(args, err.code, paragraph, text=paragraph)
+                return fail(args, err.code, err.plain(), text=err.plain())
+            except OSError as err:  # a journal directory or output file the user named
+                where = f" {err.filename}" if err.filename else ""
+                return fail(args, "CannotWrite", f"cannot write{where}: {err.strerror or err}")
+    except UsageError as err:
+        return fail(
+            args, "InvalidArguments", err.message, field=err.field, exit_code=EXIT_INVALID, text=f"runner-identity: {err}"
+        )
 
 
 # -- plan -----------------------------------------------------------------------------------------
 def cmd_plan(args: argparse.Namespace) -> int:
-    plan = _valid_plan(lambda: plan_from_flags(args))
+    from .connect import command_hint
+
+    plan = _valid_plan(args, lambda: plan_from_flags(args))
     if isinstance(plan, int):
         return plan
-    if args.out:
-        plan.save(args.out)
-        print(f"Wrote {args.out}", file=sys.stderr)
-    else:
-        sys.stdout.write(plan.to_toml())
+    to_file = args.out is not None and str(args.out) != "-"
+    if to_file or not _json(args):
+        failed = _write_out(args, args.out, plan.to_toml())
+        if failed is not None:
+            return failed
+    doc: dict[str, Any] = {
+        "status": "written",
+        "plan": _plan_doc(plan),
+        "out": str(args.out) if to_file else None,
+        "problems": [],
+        "steps": None,
+    }
+    hint = f"Apply it: {command_hint(args, 'apply', args.out)}" if to_file else None
     if args.offline:
+        if _json(args):
+            emit(args, doc)
+        elif hint:
+            print(hint, file=sys.stderr)
         return EXIT_OK
 
     async def preview(gateway: Any, _session: Any) -> int:
         from .steps import build_steps, read_live, render_text
 
         step_plan = build_steps(plan, await read_live(gateway, plan))
-        print(render_text(step_plan), file=sys.stderr)
+        if _json(args):
+            doc.update(
+                status="blocked" if step_plan.problems else "planned",
+                problems=step_plan.problems,
+                steps=_steps_doc(step_plan),
+            )
+            emit(args, doc)
+        else:
+            print(render_text(step_plan), file=sys.stderr)
+            if hint and not step_plan.problems:
+                print(hint, file=sys.stderr)
         return EXIT_FAILED if step_plan.problems else EXIT_OK
 
     return _run(args, preview)
 
 
 # -- apply ----------------------------------------------------------------------------------------
-def _valid_plan(make: Callable[[], Plan]) -> Plan | int:
-    """The plan, or EXIT_INVALID after saying every rule it breaks (before anything is sent)."""
-    try:
-        plan = make()
-    except RuleError as err:
-        _print_problems([err], sys.stderr)
-        return EXIT_INVALID
-    problems = plan.problems()
-    if problems:
-        _print_problems(problems, sys.stderr)
-        return EXIT_INVALID
-    return plan
-
-
-def _read_plan(path: Path) -> Plan | int:
-    return _valid_plan(lambda: load_plan(path))
-
-
 def cmd_apply(args: argparse.Namespace) -> int:
-    plan = _read_plan(args.plan)
+    from .connect import command_hint
+
+    plan = _read_plan(args, args.plan)
     if isinstance(plan, int):
         return plan
-    out = sys.stderr if args.json else sys.stdout
+    if args.journal_dir is not None:
+        try:
+            args.journal_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            return fail(
+                args,
+                "CannotWrite",
+                f"cannot create {args.journal_dir}: {err.strerror}",
+                field="--journal-dir",
+                exit_code=EXIT_INVALID,
+            )
+    out = sys.stderr if _json(args) else sys.stdout
+    running: dict[str, Any] = {}
 
     async def run(gateway: Any, _session: Any) -> int:
-        from .apply import Applier, Progress
+        from .apply import Applier
+        from .progress import ApplyProgress
         from .steps import render_text
         from .verify import render_checks
 
-        def report(p: Progress) -> None:
-            if not args.json and p.status in ("done", "failed"):
-                print(
-                    f"  {p.status:<6} {p.step_id:<8} {p.seconds:6.2f}s  {p.message.splitlines()[0] if p.message else ''}",
-                    file=out,
-                )
-
-        applier = Applier(gateway, journal_dir=args.journal_dir, report=report)
+        # Live line only when nobody else writes to the terminal (the --verbose log would tear it).
+        live = sys.stderr.isatty() and not (args.verbose or args.debug)
+        display = ApplyProgress(sys.stderr, live=live)
+        gateway.connection.on_retry = display.retry
+        applier = Applier(gateway, journal_dir=args.journal_dir, report=display.report)
+        read_started = time.perf_counter()
+        running["applier"] = applier
         step_plan = await applier.preview(plan)
+        log.info("read the live state in %.2f s", time.perf_counter() - read_started)
         print(render_text(step_plan), file=out)
         if step_plan.problems:
-            if args.json:
-                print(json.dumps(_json_outcome("blocked", step_plan)))
+            if _json(args):
+                emit(args, _json_outcome("blocked", step_plan))
             return EXIT_FAILED
         if args.dry_run:
-            if args.json:
-                print(json.dumps(_json_outcome("dry run", step_plan)))
+            if _json(args):
+                emit(args, _json_outcome("dry run", step_plan))
             return EXIT_OK
         if step_plan.writes and not args.yes:
-            if not sys.stdin.isatty():
-                print("Refusing to write without confirmation: rerun with --yes.", file=sys.stderr)
-                return EXIT_INVALID
+            if not sys.stdin.isatty() or _json(args):  # a JSON reader cannot answer a prompt
+                return fail(
+                    args,
+                    "ConfirmationRequired",
+                    "refusing to write without confirmation: rerun with --yes",
+                    field="--yes",
+                    exit_code=EXIT_INVALID,
+                    text="Refusing to write without confirmation: rerun with --yes.",
+                )
             answer = input("Apply these changes? [y/N] ").strip().lower()
             if answer not in ("y", "yes"):
                 print("Nothing was changed.", file=out)
                 return EXIT_OK
-        outcome = await applier.apply(plan, step_plan)
+        with display:
+            outcome = await applier.apply(plan, step_plan)
         if outcome.journal:
             print(f"Journal: {outcome.journal}", file=out)
         if outcome.status == "nothing to do":
@@ -167,37 +374,36 @@ def cmd_apply(args: argparse.Namespace) -> int:
             pending = [s for s, r in outcome.results.items() if r.status in ("failed", "not run")]
             print(f"Done: {', '.join(done) or 'nothing'}. Not done: {', '.join(pending)}.", file=out)
             print(
-                f"Run `runner-identity apply {args.plan}` again to resume, or "
-                f"`runner-identity rollback {outcome.journal}` to undo this run.",
+                f"Run `{command_hint(args, 'apply', args.plan)}` again to resume, or "
+                f"`{command_hint(args, 'rollback', outcome.journal)}` to undo this run.",
                 file=out,
             )
         if outcome.checks:
             print("\nVerify:\n" + render_checks(outcome.checks), file=out)
-        if args.json:
-            print(json.dumps(_json_outcome(outcome.status, step_plan, outcome)))
+        if _json(args):
+            emit(args, _json_outcome(outcome.status, step_plan, outcome))
         return EXIT_OK if outcome.ok else EXIT_FAILED
 
-    return _run(args, run)
+    try:
+        return _run(args, run)
+    except KeyboardInterrupt:
+        applier = running.get("applier")
+        journal = getattr(applier, "journal_path", None)
+        if journal is None:
+            message = "interrupted before anything was written"
+        else:
+            message = (
+                f"interrupted: journal at {journal}, run `{command_hint(args, 'apply', args.plan)}` again to "
+                f"resume or `{command_hint(args, 'rollback', journal)}` to undo"
+            )
+        return fail(args, "Interrupted", message, exit_code=EXIT_INTERRUPTED, text=message)
 
 
 def _json_outcome(status: str, step_plan: Any, outcome: Any = None) -> dict[str, Any]:
-    results = outcome.results if outcome else {}
     doc: dict[str, Any] = {
         "status": status,
         "problems": step_plan.problems,
-        "steps": [
-            {
-                "id": s.id,
-                "kind": s.kind,
-                "action": s.action,
-                "summary": s.summary,
-                "details": s.details,
-                "warnings": s.warnings,
-                "result": results[s.id].status if s.id in results else None,
-                "seconds": round(results[s.id].seconds, 3) if s.id in results else None,
-            }
-            for s in step_plan.steps
-        ],
+        "steps": _steps_doc(step_plan, outcome.results if outcome else None),
     }
     if outcome is not None:
         doc["journal"] = str(outcome.journal) if outcome.journal else None
@@ -210,7 +416,7 @@ def _json_outcome(status: str, step_plan: Any, outcome: Any = None) -> dict[str,
         if outcome.app is not None:
             doc["revision"] = outcome.app.latest_revision
         if outcome.error is not None:
-            doc["error"] = {"code": outcome.error.code, "message": outcome.error.message}
+            doc["error"] = {"code": outcome.error.code, "message": outcome.error.plain(), "field": None}
         doc["checks"] = [{"status": c.status, "name": c.name, "detail": c.detail} for c in outcome.checks]
     return doc
 
@@ -219,20 +425,20 @@ def _json_outcome(status: str, step_plan: Any, outcome: Any = None) -> dict[str,
 def cmd_verify(args: argparse.Namespace) -> int:
     plan = None
     if args.plan:
-        read = _read_plan(args.plan)
+        read = _read_plan(args, args.plan)
         if isinstance(read, int):
             return read
         plan = read
     elif not args.container_app:
-        print("Give a plan file or --container-app ID.", file=sys.stderr)
-        return EXIT_INVALID
+        return fail(
+            args, "InvalidArguments", "give a plan file or --container-app ID", field="PLAN", exit_code=EXIT_INVALID
+        )
     else:
         try:
             rules.resource_id(args.container_app, "--container-app", expected_type="Microsoft.App/containerApps")
             rules.env_var_name(args.env_var, "--env-var")
         except RuleError as err:
-            _print_problems([err], sys.stderr)
-            return EXIT_INVALID
+            return _problems(args, [err])
 
     async def run(gateway: Any, _session: Any) -> int:
         from .verify import render_checks, verify_app, verify_plan
@@ -241,18 +447,27 @@ def cmd_verify(args: argparse.Namespace) -> int:
             checks = await verify_plan(gateway, plan)
         else:
             checks = await verify_app(gateway, args.container_app, args.env_var, args.container)
-        if args.json:
-            print(json.dumps([{"status": c.status, "name": c.name, "detail": c.detail} for c in checks]))
+        problems = sum(1 for c in checks if c.status == "problem")
+        if _json(args):
+            emit(
+                args,
+                {
+                    "status": "problem" if problems else "ok",
+                    "problems": problems,
+                    "warnings": sum(1 for c in checks if c.status == "warning"),
+                    "checks": [{"status": c.status, "name": c.name, "detail": c.detail} for c in checks],
+                },
+            )
         else:
             print(render_checks(checks))
-        return EXIT_FAILED if any(c.status == "problem" for c in checks) else EXIT_OK
+        return EXIT_FAILED if problems else EXIT_OK
 
     return _run(args, run)
 
 
 # -- export ---------------------------------------------------------------------------------------
 def cmd_export(args: argparse.Namespace) -> int:
-    plan = _read_plan(args.plan)
+    plan = _read_plan(args, args.plan)
     if isinstance(plan, int):
         return plan
 
@@ -265,11 +480,17 @@ def cmd_export(args: argparse.Namespace) -> int:
             for problem in step_plan.problems:
                 print(f"  x {problem}", file=sys.stderr)
             return EXIT_FAILED
-        if args.out:
-            for path in write_export(step_plan, args.format, args.out, gateway.connection):
-                print(f"Wrote {path}", file=sys.stderr)
-        else:
+        if args.out is None or str(args.out) == "-":
             sys.stdout.write(export_text(step_plan, args.format, gateway.connection))
+            return EXIT_OK
+        try:
+            written = write_export(step_plan, args.format, args.out, gateway.connection)
+        except OSError as err:
+            return fail(
+                args, "CannotWrite", f"cannot write {args.out}: {err.strerror}", field="--out", exit_code=EXIT_INVALID
+            )
+        for path in written:
+            print(f"Wrote {path}", file=sys.stderr)
         return EXIT_OK
 
     return _run(args, run)
@@ -284,13 +505,20 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
     try:
         run = read_run(args.journal)
-    except OSError as err:
-        print(f"journal: {args.journal} cannot be read: {err.strerror}", file=sys.stderr)
-        return EXIT_INVALID
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+        return fail(
+            args, "InvalidJournal", f"{args.journal} cannot be read: {reason}", field="JOURNAL", exit_code=EXIT_INVALID
+        )
     except JournalError:
-        print(f"journal: {args.journal} is not a runner-identity journal", file=sys.stderr)
-        return EXIT_INVALID
-    out = sys.stderr if args.json else sys.stdout
+        return fail(
+            args,
+            "InvalidJournal",
+            f"{args.journal} is not a runner-identity journal",
+            field="JOURNAL",
+            exit_code=EXIT_INVALID,
+        )
+    out = sys.stderr if _json(args) else sys.stdout
 
     async def body(gateway: Any, _session: Any) -> int:
         from .rollback import execute, outcome_lines, plan_rollback, render_text, to_json
@@ -298,22 +526,32 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         plan = await plan_rollback(gateway, run)
         print(f"Rollback of {args.journal}:", file=out)
         print(render_text(plan), file=out)
-        if plan.problems or args.dry_run:
-            if args.json:
-                print(json.dumps(to_json(plan, "refused" if plan.problems else "dry run")))
-            return EXIT_INVALID if plan.problems else EXIT_OK
+        if plan.problems:
+            if _json(args):
+                emit(args, to_json(plan, "refused"))
+            return EXIT_INVALID
+        if args.dry_run:
+            if _json(args):
+                emit(args, to_json(plan, "dry run"))
+            return EXIT_OK
         if plan.writes and not args.yes:
-            if not sys.stdin.isatty():
-                print("Refusing to roll back without confirmation: rerun with --yes.", file=sys.stderr)
-                return EXIT_INVALID
+            if not sys.stdin.isatty() or _json(args):  # a JSON reader cannot answer a prompt
+                return fail(
+                    args,
+                    "ConfirmationRequired",
+                    "refusing to roll back without confirmation: rerun with --yes",
+                    field="--yes",
+                    exit_code=EXIT_INVALID,
+                    text="Refusing to roll back without confirmation: rerun with --yes.",
+                )
             if input("Roll back? [y/N] ").strip().lower() not in ("y", "yes"):
                 print("Nothing was changed.", file=out)
                 return EXIT_OK
         outcome = await execute(gateway, plan)
         if plan.writes:
             print("\n".join(text for _, text in outcome_lines(outcome)), file=out)
-        if args.json:
-            print(json.dumps(to_json(plan, outcome.status, outcome)))
+        if _json(args):
+            emit(args, to_json(plan, outcome.status, outcome))
         return EXIT_OK if outcome.ok else EXIT_FAILED
 
     return _run(args, body)

@@ -22,12 +22,15 @@ from typing import Any
 
 
 def state_dir() -> Path:
-    """Where journals live: $RUNNER_IDENTITY_STATE_DIR, else $XDG_STATE_HOME/runner-identity."""
+    """Where journals and error logs live: $RUNNER_IDENTITY_STATE_DIR, else the platform's user
+    state directory (platformdirs: $XDG_STATE_HOME/runner-identity, ~/.local/state/runner-identity
+    on Linux; ~/Library/Application Support/runner-identity on macOS; %LOCALAPPDATA% on Windows)."""
     override = os.environ.get("RUNNER_IDENTITY_STATE_DIR")
     if override:
         return Path(override)
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "runner-identity"
+    from platformdirs import user_state_path
+
+    return user_state_path("runner-identity", appauthor=False)
 
 
 def journals_dir(directory: Path | None = None) -> Path:
@@ -66,6 +69,11 @@ class Journal:
 
 
 def read_events(path: Path) -> list[dict[str, Any]]:
+    """The journal's records, in order, up to the first line that is not one (a run killed
+    mid-write leaves at most one torn last line; everything before it stands).
+
+    Raises OSError when the file cannot be read, UnicodeDecodeError when it is not text.
+    """
     events = []
     with path.open(encoding="utf-8") as fh:
         for line in fh:
@@ -73,10 +81,12 @@ def read_events(path: Path) -> list[dict[str, Any]]:
             if not line:
                 continue
             try:
-                events.append(json.loads(line))
+                record = json.loads(line)
             except ValueError:
-                # A run killed mid-write leaves at most one torn last line; everything before it stands.
                 break
+            if not isinstance(record, dict) or not isinstance(record.get("event"), str):
+                break
+            events.append(record)
     return events
 
 

@@ -34,7 +34,7 @@ def gateway(running: Any, **overrides: Any) -> Gateway:
 
 
 def applier(gw: Gateway, tmp_path: Any, **kwargs: Any) -> Applier:
-    return Applier(gw, journal_dir=tmp_path, backoff_s=0.01, **kwargs)
+    return Applier(gw, journal_dir=tmp_path, **kwargs)
 
 
 async def roll_back(gw: Gateway, journal: Any) -> RollbackOutcome:

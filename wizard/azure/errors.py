@@ -19,6 +19,7 @@ HINTS = {
     "SignInFailed": "Sign in with `az login` (add `--tenant` if you have several), or run with --device-code "
     "on a machine without a browser.",
     "Unreachable": "Check your network, proxy settings and the endpoint.",
+    "UnsafeEndpoint": "runner-identity sends a token only to the endpoint it was minted for; nothing was sent.",
     "ContainerAppSecretInvalid": "A write sent a secret without its value; runner-identity never does this, so the "
     "app may have been changed by someone else meanwhile. Rerun the plan.",
     "InvalidAuthenticationToken": "The token was refused: sign in again (`az login`).",
@@ -29,11 +30,12 @@ TRANSIENT = {408, 429, 500, 502, 503, 504}
 
 
 class GatewayError(Exception):
-    def __init__(self, what: str, code: str, message: str, status: int | None = None) -> None:
+    def __init__(self, what: str, code: str, message: str, status: int | None = None, detail: str = "") -> None:
         self.what = what
         self.code = code
         self.message = message
         self.status = status
+        self.detail = detail  # the SDK's whole message, when `message` is its first line
         super().__init__(self.plain())
 
     @property
@@ -59,10 +61,12 @@ def translate(exc: BaseException, what: str) -> GatewayError:
 
     if isinstance(exc, GatewayError):
         return exc
+    if getattr(exc, "runner_identity_code", None) == "ForeignHostRefused":  # connection._same_host_policy
+        return GatewayError(what, "UnsafeEndpoint", _first_line(str(exc)), None)
     if isinstance(exc, ClientAuthenticationError) and not getattr(getattr(exc, "error", None), "code", None):
         # The credential failed before Resource Manager was asked (no session, an expired one, no
         # browser, a managed-identity endpoint that said no): ARM's own 401s carry an error code.
-        return GatewayError(what, "SignInFailed", _first_line(exc.message), None)
+        return GatewayError(what, "SignInFailed", _first_line(exc.message), None, detail=exc.message or "")
     if isinstance(exc, HttpResponseError) and exc.status_code is not None:
         error: Any = getattr(exc, "error", None)
         code = getattr(error, "code", None) or getattr(exc.response, "reason", None) or "Error"
@@ -74,6 +78,42 @@ def translate(exc: BaseException, what: str) -> GatewayError:
     if isinstance(exc, OSError):
         return GatewayError(what, "Unreachable", _first_line(str(exc)), None)
     raise exc
+
+
+def sign_in_paragraph(err: GatewayError, where: str, device_code: bool = False) -> str:
+    """One short paragraph for a failed sign-in: what was tried, where (`where`: the cloud or
+    endpoint and tenant, from Connection.describe), and the fix."""
+    tried = _attempted_credentials(err.detail or err.message)
+    if device_code:
+        what = "a device-code sign-in"
+    elif tried:
+        what = "DefaultAzureCredential (" + ", ".join(tried) + ")"
+    else:
+        what = "DefaultAzureCredential"
+    detail = err.message if not tried else ""
+    text = f"Sign-in failed for {where}: tried {what}."
+    if detail:
+        text += f" {detail.rstrip('.')}."
+    return (
+        text + " Fix: run `az login` (with `--tenant ID` when your account is in several tenants) and try again, "
+        "or pass --tenant ID, or --device-code on a machine without a browser."
+    )
+
+
+def _attempted_credentials(message: str) -> list[str]:
+    """The credential names in DefaultAzureCredential's "Attempted credentials:" list, with the
+    Azure CLI's own reason (the one most admins rely on)."""
+    names = []
+    for line in (message or "").splitlines():
+        if not line.startswith("\t") or ":" not in line:
+            continue
+        name, _, reason = line.strip().partition(":")
+        if not name.endswith("Credential"):
+            continue
+        if name == "AzureCliCredential":
+            name += f": {reason.strip().rstrip('.')}"
+        names.append(name)
+    return names
 
 
 def _first_line(text: str | None) -> str:

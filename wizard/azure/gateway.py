@@ -36,7 +36,7 @@ from ..model import (
 from ..rbac import allowed
 from .connection import Connection, make_credential
 from .errors import GatewayError, translate
-from .retries import notify_retry, reporting_retry_policy
+from .retries import notify_retry
 
 log = logging.getLogger("wizard.azure")
 T = TypeVar("T")
@@ -85,40 +85,21 @@ def assignment_name(scope: str, principal_id: str, role_guid: str) -> str:
     return role_assignment_name(scope, principal_id, role_guid)
 
 
+def split_id(resource_id: str) -> tuple[str, str, str]:
+    """(subscription, resource group, name of the last resource) of an ARM resource id, parsed by
+    azure-mgmt-core's `parse_resource_id`; "" for a part the id does not have."""
+    from azure.mgmt.core.tools import parse_resource_id
+
+    parts = parse_resource_id(resource_id.rstrip("/"))
+    return (
+        str(parts.get("subscription") or ""),
+        str(parts.get("resource_group") or ""),
+        str(parts.get("resource_name") or parts.get("name") or ""),
+    )
+
+
 def role_guid_of(role_definition_id: str) -> str:
     return role_definition_id.rstrip("/").rsplit("/", 1)[-1].lower()
-
-
-def arm_policies(credential: Any, kwargs: dict[str, Any]) -> list[Any]:
-    """The pipeline every management client gets: azure-mgmt-core's default policies, in its order,
-    without `AsyncARMAutoResourceProviderRegistrationPolicy`.
-
-    That policy answers a 409 `MissingSubscriptionRegistration` by registering the provider for the whole
-    subscription, a write the admin never saw. The clients take a `policies` list instead of their
-    defaults (azure-mgmt-core's `AsyncARMPipelineClient`: "policies: If omitted, the standard policies of
-    the configuration object is used"); there is no switch for that one policy. A policy the connection
-    passes in `kwargs` (e.g. `retry_policy`) is used in its place, as the clients' configuration would.
-    Takes the async credential and the client keyword arguments; returns the policy list.
-    """
-    from azure.core.pipeline import policies
-    from azure.mgmt.core.policies import ARMHttpLoggingPolicy, AsyncARMChallengeAuthenticationPolicy
-
-    scopes = kwargs.get("credential_scopes") or ["https://management.azure.com/.default"]
-    return [
-        kwargs.get("request_id_policy") or policies.RequestIdPolicy(**kwargs),
-        kwargs.get("headers_policy") or policies.HeadersPolicy(**kwargs),
-        kwargs.get("user_agent_policy") or policies.UserAgentPolicy(sdk_moniker="runner-identity", **kwargs),
-        kwargs.get("proxy_policy") or policies.ProxyPolicy(**kwargs),
-        policies.ContentDecodePolicy(**kwargs),
-        kwargs.get("redirect_policy") or policies.AsyncRedirectPolicy(**kwargs),
-        kwargs.get("retry_policy") or policies.AsyncRetryPolicy(**kwargs),
-        kwargs.get("authentication_policy") or AsyncARMChallengeAuthenticationPolicy(credential, *scopes, **kwargs),
-        kwargs.get("custom_hook_policy") or policies.CustomHookPolicy(**kwargs),
-        kwargs.get("logging_policy") or policies.NetworkTraceLoggingPolicy(**kwargs),
-        policies.DistributedTracingPolicy(**kwargs),
-        policies.SensitiveHeaderCleanupPolicy(**kwargs),
-        kwargs.get("http_logging_policy") or ARMHttpLoggingPolicy(**kwargs),
-    ]
 
 
 class Gateway:
@@ -148,10 +129,10 @@ class Gateway:
     def _client(self, kind: str, subscription: str = "") -> Any:
         key = (kind, subscription.lower())
         if key not in self._clients:
-            kw = self.connection.client_kwargs()
-            kw["retry_policy"] = reporting_retry_policy(**kw)  # the SDK's retries, told to whoever listens
+            # The one pipeline (wizard.azure.connection): one retry layer that reports its retries, a guard
+            # that sends nothing to another host, and no silent resource provider registration.
+            kw = self.connection.client_kwargs(self.credential)
             cred = self.credential
-            kw["policies"] = arm_policies(cred, kw)
             if kind == "subscriptions":
                 from azure.mgmt.resource.subscriptions.aio import SubscriptionClient
 
@@ -314,9 +295,9 @@ class Gateway:
 
     async def scope_resource(self, resource_id: str) -> ScopeResource | None:
         """One vault or storage account by id, with a vault's permission model; None if it is gone."""
-        client = self._client("resources", subscription_of(resource_id))
+        sub, _, name = split_id(resource_id)
+        client = self._client("resources", sub)
         api = VAULT_API if "/microsoft.keyvault/" in resource_id.lower() else STORAGE_API
-        name = resource_id.rstrip("/").rsplit("/", 1)[-1]
         res = await self._maybe(f"read {name}", client.resources.get_by_id(resource_id, api_version=api), lambda r: r)
         if res is None:
             return None
@@ -332,12 +313,12 @@ class Gateway:
         return _app(raw) if raw is not None else None
 
     async def container_app_raw(self, app_id: str) -> dict[str, Any] | None:
-        sub, rg, name = subscription_of(app_id), resource_group_of(app_id), app_id.rstrip("/").rsplit("/", 1)[-1]
+        sub, rg, name = split_id(app_id)
         ops = self._client("apps", sub).container_apps
         return await self._maybe(f"read container app {name}", ops.get(rg, name), lambda a: a.as_dict())
 
     async def revisions(self, app_id: str) -> list[Revision]:
-        sub, rg, name = subscription_of(app_id), resource_group_of(app_id), app_id.rstrip("/").rsplit("/", 1)[-1]
+        sub, rg, name = split_id(app_id)
         ops = self._client("apps", sub).container_apps_revisions
         found = await self._collect(f"list revisions of {name}", ops.list_revisions(rg, name))
         result = []
@@ -399,7 +380,7 @@ class Gateway:
         return _identity(await self._call(f"create identity {name}", ops.create_or_update(resource_group, name, body)))
 
     async def delete_identity(self, identity_id: str) -> None:
-        sub, rg, name = subscription_of(identity_id), resource_group_of(identity_id), identity_id.rsplit("/", 1)[-1]
+        sub, rg, name = split_id(identity_id)
         ops = self._client("msi", sub).user_assigned_identities
         await self._call(f"delete identity {name}", ops.delete(rg, name))
 
@@ -479,11 +460,19 @@ class Gateway:
     ) -> dict[str, Any]:
         """Like `patch_container_app`, returning the app as the operation's result holds it (ARM JSON),
         for a comparison with what was read before."""
-        sub, rg, name = subscription_of(app_id), resource_group_of(app_id), app_id.rstrip("/").rsplit("/", 1)[-1]
+        sub, rg, name = split_id(app_id)
         ops = self._client("apps", sub).container_apps
         what = f"update container app {name}"
         poller = await self._call(what, ops.begin_update(rg, name, body))
-        result = await self._call(what, _watched(poller, on_status))
+        try:
+            result = await self._call(what, _watched(poller, on_status))
+        except GatewayError as err:
+            if not err.transient:
+                raise
+            # Azure accepted the PATCH; only its operation's status could not be read (after the
+            # SDK's retries). The app's own provisioningState tells the same story.
+            log.info("operation status of %s unreadable (%s); watching the app instead", name, err.code)
+            return dict((await self.settled_app(app_id)).raw)
         return dict(result.as_dict())
 
 

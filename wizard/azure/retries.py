@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any
 
 RetryListener = Callable[[str, float], None]
 retry_listener: ContextVar[RetryListener | None] = ContextVar("retry_listener", default=None)
@@ -22,23 +21,3 @@ def notify_retry(why: str, delay_s: float) -> None:
     listener = retry_listener.get()
     if listener is not None:
         listener(why, delay_s)
-
-
-def reporting_retry_policy(**settings: Any) -> Any:
-    """azure-core's AsyncRetryPolicy, built from the client settings (`retry_total`,
-    `retry_backoff_factor`, ...), that calls `notify_retry` before each wait."""
-    from azure.core.pipeline.policies import AsyncRetryPolicy
-
-    class ReportingRetryPolicy(AsyncRetryPolicy):  # type: ignore[misc]
-        async def sleep(self, settings: dict[str, Any], transport: Any, response: Any = None) -> None:
-            http = getattr(response, "http_response", None)
-            if http is None:
-                why, delay = "the connection dropped", self.get_backoff_time(settings)
-            else:
-                reason = getattr(http, "reason", "") or ""
-                why = f"Azure answered {http.status_code}{f' {reason}' if reason else ''}"
-                delay = self.get_retry_after(response) or self.get_backoff_time(settings)
-            notify_retry(why, float(delay or 0.0))
-            await super().sleep(settings, transport, response)
-
-    return ReportingRetryPolicy(**settings)
