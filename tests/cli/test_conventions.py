@@ -350,8 +350,10 @@ def test_every_json_command_prints_one_documented_shape(cli: Cli, tmp_path: Path
     rolled = cli("rollback", applied["journal"], "--yes", "--json", *state)
     assert rolled.code == 0, rolled.err
     doc = json.loads(rolled.out)
-    assert set(doc) == {"status", "journal", "undone", "kept", "failed"}
-    assert doc["status"] == "rolled back" and len(doc["undone"]) == 3
+    assert set(doc) == {"status", "journal", "problems", "steps"}
+    assert doc["status"] == "rolled back" and doc["problems"] == []
+    assert all(set(s) == {"action", "kind", "target", "summary", "reason", "warnings", "result"} for s in doc["steps"])
+    assert [s["result"] for s in doc["steps"] if s["action"] != "keep"] == ["done"] * 4  # restore, unlink, 2 deletes
 
     failed = cli("verify", "plan.toml", "--json", *state)
     assert failed.code == 1

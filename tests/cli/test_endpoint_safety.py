@@ -70,11 +70,11 @@ def test_a_known_clouds_audience_goes_only_to_that_clouds_host_or_loopback(
         assert not refused
 
 
-def test_the_sandbox_metadata_names_its_own_audience(remote) -> None:
-    r = remote()
+def test_the_sandbox_metadata_names_the_audience_of_the_cloud_it_presents(remote) -> None:
+    r = remote()  # the public cloud (sandbox serve --cloud AzureCloud, the default)
     found = discover_audience(r.running.info.arm_endpoint, r.running.info.ca_bundle)
 
-    assert found is not None and found.rstrip("/") == r.running.info.arm_endpoint
+    assert found is not None and found.rstrip("/") == "https://management.core.windows.net"
 
 
 def test_an_endpoint_without_metadata_gets_no_token(tmp_path: Path) -> None:
@@ -102,13 +102,17 @@ def test_the_cli_refuses_a_foreign_endpoint_asking_for_azures_token(cli: Cli, au
     ), ran.err
 
 
-def test_the_cli_uses_the_loopback_endpoints_own_audience(cli: Cli, remote, plan_file: Path) -> None:
+def test_the_cli_takes_a_loopback_endpoints_audience_from_its_metadata(cli: Cli, remote, plan_file: Path) -> None:
+    """The sandbox presents the public cloud (its /metadata/endpoints names that cloud's audience): on
+    loopback, and only there, that is allowed."""
     r = remote()
 
     ran = cli("verify", str(plan_file), "--verbose", *r.flags, **r.env)
 
     assert ran.code == 1, ran.err  # nothing applied yet: verify finds problems, having signed in
-    assert f"token audience {r.running.info.arm_endpoint}\n" in ran.err
+    endpoint = r.running.info.arm_endpoint
+    assert f"audience of {endpoint} from its cloud metadata: https://management.core.windows.net" in ran.err
+    assert f"Resource Manager {endpoint}, token audience https://management.core.windows.net" in ran.err
 
 
 async def test_no_request_leaves_for_another_host(remote) -> None:
@@ -136,9 +140,10 @@ async def test_no_request_leaves_for_another_host(remote) -> None:
     assert len(sent) == before  # not even a token request
 
 
-def test_an_unregistered_provider_reaches_the_admin_instead_of_a_silent_register(
+def test_an_unregistered_provider_is_a_step_the_admin_sees_never_a_silent_register(
     cli: Cli, remote, plan_file: Path
 ) -> None:
+    """azure-mgmt-core's automatic registration is off: the only register POST is the diff's own step."""
     from wizard.sandbox.providers.resources import PROVIDER_TYPES
 
     r = remote()
@@ -150,11 +155,15 @@ def test_an_unregistered_provider_reaches_the_admin_instead_of_a_silent_register
 
     r.running.thread.call(unregister)
 
+    dry = cli("apply", str(plan_file), "--dry-run", *r.flags, **r.env)
+    assert dry.code == 0, dry.err
+    assert "+ register the resource provider Microsoft.ManagedIdentity" in dry.out
+    assert r.requests("POST", "/register") == []  # shown, not done
+
     ran = cli("apply", str(plan_file), "--yes", *r.flags, **r.env)
 
-    assert ran.code == 1
-    assert "MissingSubscriptionRegistration" in ran.out
-    assert "az provider register" in ran.out
-    assert r.requests("POST", "/register") == []
+    assert ran.code == 0, ran.err
+    assert "+ register the resource provider Microsoft.ManagedIdentity" in ran.out  # the diff confirmed
+    assert len(r.requests("POST", "/register")) == 1  # the confirmed step, once
     state = r.running.thread.call(lambda: r.running.store.hidden_for(sub)["providers"]["Microsoft.ManagedIdentity"])
-    assert state == "NotRegistered"
+    assert state in ("Registering", "Registered")

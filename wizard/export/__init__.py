@@ -33,10 +33,13 @@ def write_export(step_plan: StepPlan, fmt: str, out: Path, connection: Connectio
         files = {out.name: render_az(step_plan, connection)}
     else:
         files = {out.name if path == MAIN else path: text for path, text in bicep_files(step_plan).items()}
+    if not out.parent.is_dir():
+        # As any tool writing to a path you named: its folder must exist (only modules/ is made here).
+        raise FileNotFoundError(2, "No such directory", str(out.parent))
     written = []
     for name, text in files.items():
         path = out.parent / name
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(exist_ok=True)
         path.write_text(text, encoding="utf-8")
         written.append(path)
     return written

@@ -59,6 +59,19 @@ class Operation:
         return cls(**{k: v for k, v in doc.items() if k in known})
 
 
+# The top-level fields of a state file and their JSON types ("operations" may be missing: files saved
+# before operations were kept have none).
+_STATE_SHAPE: dict[str, type] = {
+    "tenant_id": str,
+    "caller": dict,
+    "subscriptions": dict,
+    "resources": dict,
+    "hidden": dict,
+    "principals": dict,
+}
+_JSON_NAMES = {str: "string", dict: "object"}
+
+
 @dataclass
 class Store:
     tenant_id: str
@@ -147,8 +160,14 @@ class Store:
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Store:
-        if doc.get("format") != FORMAT_VERSION:
-            raise ValueError(f"sandbox state format {doc.get('format')!r} is not {FORMAT_VERSION}")
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT_VERSION:
+            found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+            raise ValueError(f"sandbox state format {found!r} is not {FORMAT_VERSION}")
+        for key, kind in _STATE_SHAPE.items():
+            if not isinstance(doc.get(key), kind):
+                raise ValueError(f"sandbox state field {key!r} is missing or not a JSON {_JSON_NAMES[kind]}")
+        if not isinstance(doc.get("operations", {}), dict):
+            raise ValueError("sandbox state field 'operations' is not a JSON object")
         return cls(
             tenant_id=doc["tenant_id"],
             caller=doc["caller"],
