@@ -309,7 +309,16 @@ class Applier:
             scope, role = step.data["scope"], step.data["role"]
             name = assignment_name(scope, identity.principal_id, role.guid)
             target = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
-            journal.write("begin", step=step.id, action="create", target=target, role=role.guid, scope=scope)
+            journal.write(
+                "begin",
+                step=step.id,
+                action="create",
+                target=target,
+                role=role.guid,
+                role_name=role.name,
+                scope=scope,
+                principal_id=identity.principal_id,
+            )
 
             async def assign() -> Any:
                 return await self.gateway.create_role_assignment(scope, role, identity.principal_id, name)
