@@ -348,3 +348,61 @@ def test_the_same_caller_may_still_write_what_links_nothing(start_sandbox) -> No
     after = client(running).container_apps.begin_update("rg-runner", "maia-runner", {"tags": {"a": "b"}}).result()
 
     assert after.tags == {"a": "b"}
+
+
+# -- resource ids are one id whatever their case -----------------------------------------------------
+SPELLINGS = st.sampled_from([str.lower, str.upper, str.swapcase, lambda s: s])
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spell_link=SPELLINGS, spell_unlink=SPELLINGS)
+def test_an_unlink_in_another_case_unlinks_that_identity(start_sandbox, spell_link: Any, spell_unlink: Any) -> None:
+    """ARM ids are case-insensitive: a merge-patch null under the identity's id in any spelling
+    unlinks it (it was taken as a new key, and the identity stayed linked)."""
+    running = start_sandbox(lro_polls=0)
+    apps = client(running).container_apps
+    legacy = legacy_identity(running)["id"]
+    other = new_identity(running, "id-other")
+    apps.begin_update(
+        "rg-runner",
+        "maia-runner",
+        {
+            "identity": {
+                "type": "SystemAssigned,UserAssigned",
+                "userAssignedIdentities": {spell_link(legacy): {}, other: {}},
+            }
+        },
+    ).result()
+
+    after = apps.begin_update(
+        "rg-runner", "maia-runner", {"identity": {"userAssignedIdentities": {spell_unlink(legacy): None}}}
+    ).result()
+
+    assert [i.lower() for i in after.identity.user_assigned_identities] == [other.lower()]
+    assert [i.lower() for i in held(running)["identity"]["userAssignedIdentities"]] == [other.lower()]
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spell_name=SPELLINGS, spell_unlink=SPELLINGS, named_by=st.sampled_from([registry, vault_secret]))
+def test_an_identity_named_in_any_case_may_not_be_unlinked_in_any_case(
+    start_sandbox, spell_name: Any, spell_unlink: Any, named_by: Any
+) -> None:
+    running = start_sandbox(lro_polls=0)
+    apps = client(running).container_apps
+    legacy = legacy_identity(running)["id"]
+    other = new_identity(running, "id-other")
+    linked = {
+        "identity": {"type": "SystemAssigned,UserAssigned", "userAssignedIdentities": {legacy: {}, other: {}}}
+    }
+    apps.begin_update("rg-runner", "maia-runner", {**linked, **named_by(spell_name(legacy))}).result()
+    before = copy.deepcopy(held(running))
+
+    error = refused(
+        lambda: apps.begin_update(
+            "rg-runner", "maia-runner", {"identity": {"userAssignedIdentities": {spell_unlink(legacy): None}}}
+        )
+    )
+
+    assert (error.status_code, error.error.code) == (400, "InvalidParameterValueInContainerTemplate")
+    assert legacy.lower() in error.error.message.lower()
+    assert held(running) == before

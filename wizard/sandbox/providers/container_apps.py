@@ -572,6 +572,16 @@ def _check_identity_references(app: dict[str, Any]) -> None:
         )
 
 
+def _held_spelling(written: dict[str, Any], before: dict[str, Any] | None) -> dict[str, Any]:
+    """`written` with each userAssignedIdentities key spelled as the app holds that identity: ARM ids are
+    case-insensitive, so a merge-patch null under `.../USERASSIGNEDIDENTITIES/ID-A` unlinks `.../id-a`."""
+    wanted = written.get("userAssignedIdentities")
+    if not isinstance(wanted, dict):
+        return written
+    held = {rid.lower(): rid for rid in ((before or {}).get("userAssignedIdentities") or {})}
+    return {**written, "userAssignedIdentities": {held.get(rid.lower(), rid): v for rid, v in wanted.items()}}
+
+
 def _linked_identities(written: Any) -> list[tuple[str, str]]:
     """(identity id, assign action) for each user-assigned identity a request body links: ARM checks
     the caller may assign every one it names, whether or not the app holds it already."""
@@ -698,7 +708,7 @@ async def patch_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
         written_props.pop(readonly, None)
     app["properties"] = cleaned(merge_patch(app["properties"], written_props))
     if "identity" in body:
-        written = expect(body["identity"] or {}, dict, "identity")
+        written = _held_spelling(expect(body["identity"] or {}, dict, "identity"), before.get("identity"))
         merged = merge_patch(before.get("identity") or {}, written)
         if "userassigned" not in str(merged.get("type", "")).replace(" ", "").lower().split(",") and not written.get(
             "userAssignedIdentities"
