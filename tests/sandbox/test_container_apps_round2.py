@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -406,3 +407,58 @@ def test_an_identity_named_in_any_case_may_not_be_unlinked_in_any_case(
     assert (error.status_code, error.error.code) == (400, "InvalidParameterValueInContainerTemplate")
     assert legacy.lower() in error.error.message.lower()
     assert held(running) == before
+
+
+# -- an operation nobody polls still ends ------------------------------------------------------------
+def age_operations(running: RunningSandbox, seconds: float) -> None:
+    """Make every pending operation `seconds` older, as if that time had passed (no test sleeps)."""
+
+    def shift() -> None:
+        for op in running.store.operations.values():
+            started = datetime.fromisoformat(op.start_time) - timedelta(seconds=seconds)
+            op.start_time = started.isoformat().replace("+00:00", "Z")
+
+    running.thread.call(shift)
+
+
+@pytest.mark.parametrize("how", ["PUT", "PATCH", "DELETE"])
+def test_an_operation_nobody_polls_ends_by_itself_as_azure_ends_it(start_sandbox, how: str) -> None:
+    """`az containerapp identity assign` and `secret set` PUT the app and, on a 200, never poll: Azure
+    ends the update anyway, and the next command a little later finds the app free. However many polls
+    the sandbox would want, an operation older than its `lro_seconds` has ended."""
+    running = start_sandbox(lro_polls=1000)
+    apps = client(running).container_apps
+    apps.begin_create_or_update("rg-runner", "web", new_app(running), polling=False)
+    age_operations(running, running.sandbox.config.lro_seconds + 1)
+    start = {
+        "PUT": lambda: apps.begin_create_or_update("rg-runner", "web", new_app(running, tags={"n": "1"}), polling=False),
+        "PATCH": lambda: apps.begin_update("rg-runner", "web", {"tags": {"n": "1"}}, polling=False),
+        "DELETE": lambda: apps.begin_delete("rg-runner", "web", polling=False),
+    }[how]
+    start()
+    age_operations(running, running.sandbox.config.lro_seconds + 1)
+
+    listed = {a.name: a.provisioning_state for a in apps.list_by_resource_group("rg-runner")}
+
+    if how == "DELETE":
+        assert "web" not in listed
+        assert held_or_none(running, "web") is None
+    else:
+        assert listed["web"] == "Succeeded"
+        assert apps.get("rg-runner", "web").tags["n"] == "1"
+        assert apps.begin_update("rg-runner", "web", {"tags": {"m": "2"}}).status() != "Failed"
+
+
+def test_an_operation_younger_than_lro_seconds_still_holds_the_app(start_sandbox) -> None:
+    running = start_sandbox(lro_polls=1000)
+    apps = client(running).container_apps
+    apps.begin_create_or_update("rg-runner", "web", new_app(running), polling=False)
+
+    error = refused(lambda: apps.begin_update("rg-runner", "web", {"tags": {"n": "1"}}))
+
+    assert (error.status_code, error.error.code) == (409, IN_PROGRESS)
+    assert apps.get("rg-runner", "web").provisioning_state == "InProgress"
+
+
+def held_or_none(running: RunningSandbox, name: str) -> dict[str, Any] | None:
+    return running.store.get(app_id(running, name))

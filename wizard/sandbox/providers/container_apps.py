@@ -17,6 +17,7 @@ import random
 import re
 import string
 import uuid
+from datetime import datetime, timezone
 from typing import Any
 
 from aiohttp import web
@@ -116,6 +117,7 @@ def _require_app(ctx: Ctx, sub: str, rg: str, name: str) -> dict[str, Any]:
 
 @ROUTER.route("GET", APPS + "/{name}")
 async def get_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
+    end_overdue_operations(ctx)
     app = _require_app(ctx, sub, rg, name)
     held = _meet_busy_fault(ctx, app, "get_app")
     # Azure finishes an operation whether or not anyone polls it; a read of the app moves its
@@ -135,12 +137,14 @@ async def get_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
 @ROUTER.route("GET", APPS)
 async def list_apps_in_group(ctx: Ctx, sub: str, rg: str) -> web.Response:
     group = require_group(ctx, sub, rg)
+    end_overdue_operations(ctx)
     return page(ctx, ctx.sandbox.store.of_type(APP_TYPE, group["id"]))
 
 
 @ROUTER.route("GET", "/subscriptions/{sub}/providers/Microsoft.App/containerApps")
 async def list_apps(ctx: Ctx, sub: str) -> web.Response:
     found = require_subscription(ctx, sub)
+    end_overdue_operations(ctx)
     return page(ctx, ctx.sandbox.store.of_type(APP_TYPE, found["id"]))
 
 
@@ -434,15 +438,33 @@ def _delete_now(store: Store, app: dict[str, Any]) -> None:
     store.delete(app["id"])
 
 
+def _overdue(ctx: Ctx, op: Operation) -> bool:
+    """Whether `op` has run for `lro_seconds`: Azure ends an operation whether or not anyone polls it."""
+    try:
+        started = datetime.fromisoformat(op.start_time)
+    except ValueError:
+        return True  # a start nobody recorded: it cannot still be running
+    return (datetime.now(timezone.utc) - started).total_seconds() >= ctx.sandbox.config.lro_seconds
+
+
+def end_overdue_operations(ctx: Ctx) -> None:
+    """End every pending operation that has run for `lro_seconds` (its resource settles as at its last
+    poll), before anything reads or refuses the apps they hold."""
+    for op in list(ctx.sandbox.store.operations.values()):
+        if op.status == "InProgress" and _overdue(ctx, op):
+            _advance(ctx, op)
+
+
 def _advance(ctx: Ctx, op: Operation) -> None:
     """One poll of an operation; at the last one it ends and the resource settles."""
     if op.status != "InProgress":
         return
     if op.held_by is not None and not op.held_by.exhausted():
         return  # someone else's update, held by a busy fault that is not spent yet
-    # `polls_left` counts the InProgress answers still to give: lro_polls of them, then the end.
-    # Only the end is saved: a restart at worst repeats a few InProgress answers.
-    if op.polls_left > 0:
+    # `polls_left` counts the InProgress answers still to give: lro_polls of them, then the end (or
+    # lro_seconds, whichever comes first). Only the end is saved: a restart at worst repeats a few
+    # InProgress answers.
+    if op.polls_left > 0 and not _overdue(ctx, op):
         op.polls_left -= 1
         return
     store = ctx.sandbox.store
@@ -633,6 +655,7 @@ async def put_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
         )
     store = ctx.sandbox.store
     rid = _app_id(group, name)
+    end_overdue_operations(ctx)
     before = store.get(rid)
     location = body.get("location") or ""
     if location_key(str(location)) not in LOCATIONS:
@@ -680,6 +703,7 @@ async def put_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
 
 @ROUTER.route("PATCH", APPS + "/{name}")
 async def patch_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
+    end_overdue_operations(ctx)
     before = _require_app(ctx, sub, rg, name)
     body = await ctx.json()
     store = ctx.sandbox.store
@@ -727,6 +751,7 @@ async def delete_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
     via Location): the app shows provisioningState Deleting until its operation ends."""
     group = require_group(ctx, sub, rg)
     store = ctx.sandbox.store
+    end_overdue_operations(ctx)
     found = store.get(_app_id(group, name))
     if found is None:
         return web.Response(status=204)
