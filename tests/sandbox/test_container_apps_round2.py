@@ -462,3 +462,26 @@ def test_an_operation_younger_than_lro_seconds_still_holds_the_app(start_sandbox
 
 def held_or_none(running: RunningSandbox, name: str) -> dict[str, Any] | None:
     return running.store.get(app_id(running, name))
+
+
+# -- what the service fills in, clients read back ----------------------------------------------------
+@pytest.mark.parametrize("external", [True, False])
+def test_ingress_gets_its_fqdn_from_the_environment_as_az_reads_it(demo, external: bool) -> None:
+    """`az containerapp ingress enable` and `create --ingress` print `configuration.ingress.fqdn` from the
+    PUT's answer (a KeyError in az when it is missing): `<app>.<environment's defaultDomain>`, with
+    `.internal` for internal ingress; what a client writes there is not kept (read-only in the spec)."""
+    apps = client(demo).container_apps
+    domain = client(demo).managed_environments.get("rg-runner", "cae-maia").default_domain
+    body = new_app(demo)
+    body["properties"]["configuration"]["ingress"] = {"external": external, "targetPort": 8080, "fqdn": "x.example"}
+    expected = f"web.{domain}" if external else f"web.internal.{domain}"
+    ingress = {"external": external, "targetPort": 80}
+
+    first_answer = apps.begin_create_or_update("rg-runner", "web", body, polling=False).result()
+    created = settled(apps, "web")
+    patched = apps.begin_update("rg-runner", "maia-runner", {"properties": {"configuration": {"ingress": ingress}}})
+
+    assert first_answer.configuration.ingress.fqdn == expected
+    assert created.configuration.ingress.fqdn == expected
+    assert patched.result().configuration.ingress.fqdn == expected.replace("web.", "maia-runner.", 1)
+    assert created.latest_revision_fqdn.endswith("." + domain)

@@ -333,7 +333,7 @@ def new_revision(store: Store, app: dict[str, Any]) -> None:
             "properties": {
                 "createdTime": now_iso(),
                 "lastActiveTime": now_iso(),
-                "fqdn": f"{name}.sandbox.{app['location']}.azurecontainerapps.io",
+                "fqdn": f"{name}.{environment_domain(store, app)}",
                 "template": copy.deepcopy(template),
                 "active": True,
                 "replicas": 1,
@@ -346,7 +346,25 @@ def new_revision(store: Store, app: dict[str, Any]) -> None:
     )
     props = app["properties"]
     props["latestRevisionName"] = name
-    props["latestRevisionFqdn"] = f"{name}.sandbox.{app['location']}.azurecontainerapps.io"
+    props["latestRevisionFqdn"] = f"{name}.{environment_domain(store, app)}"
+
+
+def environment_domain(store: Store, app: dict[str, Any]) -> str:
+    """The DNS domain of the app's environment (ManagedEnvironment.defaultDomain), which its revisions'
+    and its ingress's host names end in."""
+    environment = store.get(str(app["properties"].get("managedEnvironmentId") or "")) or {}
+    domain = environment.get("properties", {}).get("defaultDomain")
+    return str(domain or f"sandbox.{app['location']}.azurecontainerapps.io")
+
+
+def _fill_read_only(store: Store, app: dict[str, Any]) -> None:
+    """What Container Apps computes and a client may not set: the ingress's `fqdn` (Ingress.fqdn, read-only
+    in the spec), `<app>.<domain>`, or `<app>.internal.<domain>` for internal ingress (Microsoft Learn,
+    Azure Container Apps: Ingress, "Domain names"). `az containerapp ingress enable` prints it."""
+    ingress = app["properties"].get("configuration", {}).get("ingress")
+    if isinstance(ingress, dict):
+        where = "" if ingress.get("external") else ".internal"
+        ingress["fqdn"] = f"{app['name']}{where}.{environment_domain(store, app)}"
 
 
 def _operation_headers(ctx: Ctx, op: Operation, location: str, sub: str) -> dict[str, str]:
@@ -629,6 +647,8 @@ def _settle(
             "ContainerAppInvalidRevisionMode", f"activeRevisionsMode '{config['activeRevisionsMode']}' is not valid."
         )
     _check_identity_references(app)
+    expect(config.get("ingress") or {}, dict, "properties.configuration.ingress")
+    _fill_read_only(ctx.sandbox.store, app)
     if template_changed:
         new_revision(ctx.sandbox.store, app)  # refuses a taken revision name before it changes anything
     ctx.sandbox.store.hidden_for(app["id"])["secrets"] = secrets
