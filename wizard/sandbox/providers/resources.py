@@ -329,6 +329,27 @@ async def put_group(ctx: Ctx, sub: str, rg: str) -> web.Response:
     return json_response(created, status=201)
 
 
+@ROUTER.route("PATCH", "/subscriptions/{sub}/resourcegroups/{rg}")
+async def patch_group(ctx: Ctx, sub: str, rg: str) -> web.Response:
+    """ResourceGroups_Update: "if a field is unspecified, the current value is retained"; tags given
+    replace the group's (one per name whatever its case, as validate_tags keeps them)."""
+    found = require_group(ctx, sub, rg)
+    body = await ctx.json()
+    authorize(ctx, found["id"], "Microsoft.Resources/subscriptions/resourceGroups/write")
+    if "location" in body and location_key(str(body["location"])) != location_key(found["location"]):
+        raise ArmError(
+            409,
+            "InvalidResourceGroupLocation",
+            f"Invalid resource group location '{body['location']}'. The Resource group already exists in location "
+            f"'{found['location']}'.",
+        )
+    if body.get("tags") is not None:
+        found["tags"] = validate_tags(body["tags"])
+    if "managedBy" in body:
+        found["managedBy"] = body["managedBy"]
+    return json_response(ctx.sandbox.store.put(found))
+
+
 @ROUTER.route("DELETE", "/subscriptions/{sub}/resourcegroups/{rg}")
 async def delete_group(ctx: Ctx, sub: str, rg: str) -> web.Response:
     require_subscription(ctx, sub)
