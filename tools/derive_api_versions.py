@@ -12,15 +12,19 @@ Three kinds of source, merged:
    registration policy, this project's own Bicep) and the lists ARM itself printed in public bug reports,
    each with where it was read.
 
-    python tools/derive_api_versions.py [SPECS_DIR]   # default: shared/azure-specs beside the checkout
+4. An az CLI installation, when given (--az-cli SITE_PACKAGES, the site-packages of the virtual environment
+   az runs in): the URL and api-version of every operation its AAZ command modules send (az identity is one),
+   and the azure-mgmt-* packages installed there, as in 2.
+
+    python tools/derive_api_versions.py [SPECS_DIR] [--az-cli SITE_PACKAGES]
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib.metadata
 import json
 import re
-import sys
 import sysconfig
 from collections import defaultdict
 from pathlib import Path
@@ -37,6 +41,9 @@ SERVED = {
     "Microsoft.Storage": {"storageAccounts"},
     ARM: {"*"},
 }
+# The SDK packages of an az installation that serve the namespaces above (az bundles some fifty; others
+# define routes of their own providers that only look like Resource Manager's, e.g. validateMoveResources).
+AZ_SDKS = frozenset({"appcontainers", "authorization", "keyvault", "msi", "resource", "storage"})
 APP_TYPES = ("containerApps", "managedEnvironments", "locations", "operations")
 ARM_PUBLISHED = ["2024-10-01-preview", "2024-11-01", "2024-08-01", "2024-07-01", "2024-06-01-preview", "2024-03-01", "2023-07-01", "2023-07-01-preview", "2023-03-01-preview", "2022-12-01", "2022-11-01-preview", "2022-09-01", "2022-06-01", "2022-05-01", "2022-03-01-preview", "2022-01-01", "2021-04-01", "2021-01-01", "2020-10-01", "2020-09-01", "2020-08-01", "2020-07-01", "2020-06-01", "2020-05-01", "2020-01-01", "2019-11-01", "2019-10-01", "2019-09-01", "2019-08-01", "2019-07-01", "2019-06-01", "2019-05-10", "2019-05-01", "2019-03-01", "2018-11-01", "2018-09-01", "2018-08-01", "2018-07-01", "2018-06-01", "2018-05-01", "2018-02-01", "2018-01-01", "2017-12-01", "2017-08-01", "2017-06-01", "2017-05-10", "2017-05-01", "2017-03-01", "2016-09-01", "2016-07-01", "2016-06-01", "2016-02-01", "2015-11-01", "2015-01-01", "2014-04-01-preview", "2014-04-01", "2014-01-01", "2013-03-01"]
 # (source, namespace, types, versions)
@@ -80,10 +87,14 @@ CLIENTS: list[tuple[str, str, tuple[str, ...], list[str]]] = [
       "2023-05-02-preview", "2023-08-01-preview", "2023-11-02-preview", "2024-02-02-preview", "2024-03-01",
       "2024-08-02-preview", "2024-10-02-preview", "2025-01-01", "2025-02-02-preview"]),
 ]
-_PROVIDER = re.compile(r"/providers/(Microsoft\.[A-Za-z]+)/([A-Za-z]+)")
+# Case-insensitive: some SDKs spell a namespace `microsoft.insights`, and ARM reads it either way.
+_PROVIDER = re.compile(r"/providers/(Microsoft\.[A-Za-z]+)/([A-Za-z]+)", re.I)
 _BUILDER = re.compile(r"^def build_\w+_request\(.*?(?=^def |^class |\Z)", re.S | re.M)
 _URL = re.compile(r'_url = (?:kwargs\.pop\(\s*"template_url",\s*)?"([^"]+)"')
 _VERSION = re.compile(r'"api-version", "(\d{4}-\d{2}-\d{2}[a-z-]*)"')
+# An AAZ operation class: its URL template, then the api-version it sends.
+_AAZ_URL = re.compile(r'format_url\(\s*"([^"]+)"')
+_AAZ_VERSION = re.compile(r'"api-version",\s*"(\d{4}-\d{2}-\d{2}[a-z-]*)"')
 
 
 def classify(path: str) -> tuple[str, str] | None:
@@ -112,15 +123,25 @@ def from_specs(specs: Path) -> list[tuple[str, str, str, str]]:
     return found
 
 
-def from_installed_sdks() -> list[tuple[str, str, str, str]]:
-    site = Path(sysconfig.get_paths()["purelib"]) / "azure" / "mgmt"
+def _version_in(site: Path, dist: str) -> str | None:
+    found = next(iter(importlib.metadata.distributions(name=dist, path=[str(site)])), None)
+    return found.version if found is not None else None
+
+
+def from_installed_sdks(
+    site_packages: Path | None = None, where: str = "installed", packages: frozenset[str] | None = None
+) -> list[tuple[str, str, str, str]]:
+    """Every (label, namespace, type, version) the azure-mgmt-* packages under `site_packages` (default: this
+    interpreter's; only `packages` when given) can send."""
+    site_packages = site_packages or Path(sysconfig.get_paths()["purelib"])
+    site = site_packages / "azure" / "mgmt"
     found = []
     for package_dir in sorted(p for p in site.iterdir() if p.is_dir() and p.name != "core"):
+        if packages is not None and package_dir.name not in packages:
+            continue
         dist = f"azure-mgmt-{package_dir.name}"
-        try:
-            label = f"{dist} {importlib.metadata.version(dist)} (installed)"
-        except importlib.metadata.PackageNotFoundError:
-            label = f"{dist} (installed)"
+        version = _version_in(site_packages, dist)
+        label = f"{dist} {version} ({where})" if version else f"{dist} ({where})"
         for module in sorted(package_dir.rglob("operations/_*.py")):
             for builder in _BUILDER.findall(module.read_text(encoding="utf-8")):
                 url, version = _URL.search(builder), _VERSION.search(builder)
@@ -128,6 +149,22 @@ def from_installed_sdks() -> list[tuple[str, str, str, str]]:
                 if key and version:
                     found.append((label, *key, version.group(1)))
     return found
+
+
+def from_az_cli(site_packages: Path) -> list[tuple[str, str, str, str]]:
+    """What an az CLI installation sends: each AAZ operation's URL and api-version (az identity, ...), and
+    the api-versions of the azure-mgmt-* packages it runs on."""
+    az = f"az CLI {_version_in(site_packages, 'azure-cli') or '?'}"
+    modules = site_packages / "azure" / "cli" / "command_modules"
+    found = []
+    for module in sorted(modules.glob("*/aaz/**/*.py")):
+        command = module.relative_to(modules).parts[0]
+        for operation in re.split(r"\n\s*class ", module.read_text(encoding="utf-8")):
+            url, version = _AAZ_URL.search(operation), _AAZ_VERSION.search(operation)
+            key = classify(url.group(1)) if url else None
+            if key and version:
+                found.append((f"{az}: az {command} (AAZ)", *key, version.group(1)))
+    return found + from_installed_sdks(site_packages, f"{az}'s", AZ_SDKS)
 
 
 def from_clients() -> list[tuple[str, str, str, str]]:
@@ -139,13 +176,16 @@ def newest_first(versions: set[str]) -> list[str]:
     return sorted(versions, key=lambda v: (v[:10], "-" not in v[10:]), reverse=True)
 
 
-def derive(specs: Path) -> dict[str, object]:
+def derive(specs: Path, az_cli: Path | None = None) -> dict[str, object]:
     sources: dict[str, dict[str, dict[str, set[str]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(set)))
-    for label, ns, rtype, version in (*from_specs(specs), *from_installed_sdks(), *from_clients()):
-        served = SERVED.get(ns)
-        if served is None:
+    found = [*from_specs(specs), *from_installed_sdks(), *from_clients(), *(from_az_cli(az_cli) if az_cli else [])]
+    namespaces = {n.lower(): n for n in SERVED}
+    for label, spelled_ns, spelled_type, version in found:
+        ns = namespaces.get(spelled_ns.lower())
+        if ns is None:
             continue
-        if rtype in served:
+        rtype = next((t for t in SERVED[ns] if t.lower() == spelled_type.lower()), None)
+        if rtype is not None:
             sources[ns][rtype][version].add(label)
     # A provider's operations and locations routes accept what its resource types accept.
     for ns, types in sources.items():
@@ -166,8 +206,11 @@ def derive(specs: Path) -> dict[str, object]:
 
 def main() -> None:
     beside = [p / "shared" / "azure-specs" for p in (ROOT.parent, ROOT.parent.parent)]
-    specs = Path(sys.argv[1]) if len(sys.argv) > 1 else next((p for p in beside if p.is_dir()), beside[0])
-    data = derive(specs)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("specs", nargs="?", type=Path, default=next((p for p in beside if p.is_dir()), beside[0]))
+    parser.add_argument("--az-cli", type=Path, metavar="SITE_PACKAGES", help="an az CLI installation to read")
+    args = parser.parse_args()
+    data = derive(args.specs, args.az_cli)
     OUT.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n", encoding="utf-8")
     counts = {k: len(v) for k, v in data["types"].items()}  # type: ignore[union-attr]
     print(f"{OUT}: {counts}")

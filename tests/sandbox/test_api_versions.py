@@ -5,6 +5,11 @@ own), and the provider registration lists each type's versions and locations.
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import shutil
+from pathlib import Path
+
 import pytest
 from azure.mgmt.appcontainers import ContainerAppsAPIClient
 from azure.mgmt.authorization import AuthorizationManagementClient
@@ -42,6 +47,11 @@ ARM_ROUTES = [
     "/subscriptions/{sub}/resourcegroups/rg-runner",
     "/subscriptions/{sub}/resources",
 ]
+TOOLS = Path(__file__).resolve().parents[2] / "tools"
+SERVED_TYPES = {(ns.lower(), t.lower()) for ns, t in ROUTES} | {
+    ("microsoft.app", "locations"),
+    ("microsoft.managedidentity", "operations"),
+}
 dates = st.dates().map(lambda d: d.isoformat()) | st.dates().map(lambda d: d.isoformat() + "-preview")
 
 
@@ -147,3 +157,55 @@ def test_the_provider_lists_each_types_versions_and_locations(shared_demo, names
     assert listed.locations
     in_list = next(p for p in client.providers.list() if p.namespace == namespace)
     assert next(t for t in in_list.resource_types if t.resource_type == rtype).api_versions == listed.api_versions
+
+
+# -- what the az CLI sends -------------------------------------------------------------------------
+AZ_IDENTITY_VERSIONS = ["2025-05-31-preview", "2025-01-31-preview"]  # az 2.91's AAZ `az identity` commands
+
+
+@pytest.mark.parametrize("version", AZ_IDENTITY_VERSIONS)
+def test_the_versions_az_identity_sends_create_and_read_an_identity(demo, version: str) -> None:
+    """`az identity create/show/list` (az 2.91) send the AAZ module's own api-version, not the SDK's:
+    through the generic resources client, which sends any version, as az does."""
+    resources = ResourceManagementClient(demo.credential(), demo.prod, **demo.client_kwargs())
+    rid = (RG + "/Microsoft.ManagedIdentity/userAssignedIdentities/id-az").format(sub=demo.prod)
+
+    created = resources.resources.begin_create_or_update_by_id(
+        rid, {"location": "westeurope"}, api_version=version
+    ).result()
+    read = resources.resources.get_by_id(rid, api_version=version)
+
+    assert created.id == read.id == rid
+    assert read.properties["clientId"]
+
+
+def _az_cli_site_packages() -> Path | None:
+    """The site-packages of an az CLI installation on this machine (AZ_CLI_SITE_PACKAGES, or az's own
+    virtual environment found through the `az` on PATH or /work/azcli-venv), or None."""
+    given_path = os.environ.get("AZ_CLI_SITE_PACKAGES")
+    candidates = [Path(given_path)] if given_path else []
+    for az in (shutil.which("az"), "/work/azcli-venv/bin/az"):
+        if az and Path(az).exists():
+            candidates += sorted(Path(az).resolve().parent.parent.glob("lib/python3*/site-packages"))
+    return next((c for c in candidates if (c / "azure" / "cli" / "command_modules").is_dir()), None)
+
+
+def test_every_version_the_az_cli_on_this_machine_sends_is_served() -> None:
+    """The table's completeness against a real az installation (tools/derive_api_versions.py --az-cli
+    reads the same): each AAZ operation's and each bundled SDK's version for a type the sandbox serves."""
+    site = _az_cli_site_packages()
+    if site is None:
+        pytest.skip("no az CLI installation on this machine")
+    spec = importlib.util.spec_from_file_location("derive_api_versions", TOOLS / "derive_api_versions.py")
+    assert spec is not None and spec.loader is not None
+    derive = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(derive)
+
+    missing = [
+        (label, namespace, rtype, version)
+        for label, namespace, rtype, version in derive.from_az_cli(site)
+        if (namespace.lower(), rtype.lower()) in SERVED_TYPES
+        and version not in supported_versions(namespace, rtype)
+    ]
+
+    assert not missing, missing[:10]

@@ -5,6 +5,8 @@ minted for that cloud's Resource Manager audience.
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 import pytest
 import requests
 from azure.core.exceptions import ClientAuthenticationError
@@ -104,3 +106,24 @@ def test_an_unknown_cloud_is_refused(start_sandbox) -> None:
         start_sandbox(cloud="AzureGermanCloud")
 
     assert "AzureUSGovernment" in str(caught.value)
+
+
+@pytest.mark.parametrize("api_version", ["2022-09-01", "2019-05-01"])
+def test_every_endpoint_a_client_calls_is_the_sandbox_itself(cloud, api_version: str) -> None:
+    """Nothing a tool reads from the document may send it (and a sandbox token) off this machine: az uses
+    `microsoftGraphResourceId` as the base URL of its Microsoft Graph calls (`az role assignment list`
+    resolving principals; azure-cli's GraphClient), and falls back to the real cloud's when it is absent."""
+    _, running = cloud
+    body = metadata(running, api_version).json()
+    document = body[0] if isinstance(body, list) else body
+    sandbox = urlparse(running.info.arm_endpoint).netloc
+
+    called = {
+        "resourceManager": document["resourceManager"],
+        "portal": document["portal"],
+        "graph": document["graph"],
+        "microsoftGraphResourceId": document.get("microsoftGraphResourceId"),
+        "authentication.loginEndpoint": document["authentication"]["loginEndpoint"],
+    }
+
+    assert {key: urlparse(url or "").netloc for key, url in called.items()} == dict.fromkeys(called, sandbox)

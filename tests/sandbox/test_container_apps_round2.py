@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -348,3 +349,139 @@ def test_the_same_caller_may_still_write_what_links_nothing(start_sandbox) -> No
     after = client(running).container_apps.begin_update("rg-runner", "maia-runner", {"tags": {"a": "b"}}).result()
 
     assert after.tags == {"a": "b"}
+
+
+# -- resource ids are one id whatever their case -----------------------------------------------------
+SPELLINGS = st.sampled_from([str.lower, str.upper, str.swapcase, lambda s: s])
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spell_link=SPELLINGS, spell_unlink=SPELLINGS)
+def test_an_unlink_in_another_case_unlinks_that_identity(start_sandbox, spell_link: Any, spell_unlink: Any) -> None:
+    """ARM ids are case-insensitive: a merge-patch null under the identity's id in any spelling
+    unlinks it (it was taken as a new key, and the identity stayed linked)."""
+    running = start_sandbox(lro_polls=0)
+    apps = client(running).container_apps
+    legacy = legacy_identity(running)["id"]
+    other = new_identity(running, "id-other")
+    apps.begin_update(
+        "rg-runner",
+        "maia-runner",
+        {
+            "identity": {
+                "type": "SystemAssigned,UserAssigned",
+                "userAssignedIdentities": {spell_link(legacy): {}, other: {}},
+            }
+        },
+    ).result()
+
+    after = apps.begin_update(
+        "rg-runner", "maia-runner", {"identity": {"userAssignedIdentities": {spell_unlink(legacy): None}}}
+    ).result()
+
+    assert [i.lower() for i in after.identity.user_assigned_identities] == [other.lower()]
+    assert [i.lower() for i in held(running)["identity"]["userAssignedIdentities"]] == [other.lower()]
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spell_name=SPELLINGS, spell_unlink=SPELLINGS, named_by=st.sampled_from([registry, vault_secret]))
+def test_an_identity_named_in_any_case_may_not_be_unlinked_in_any_case(
+    start_sandbox, spell_name: Any, spell_unlink: Any, named_by: Any
+) -> None:
+    running = start_sandbox(lro_polls=0)
+    apps = client(running).container_apps
+    legacy = legacy_identity(running)["id"]
+    other = new_identity(running, "id-other")
+    linked = {
+        "identity": {"type": "SystemAssigned,UserAssigned", "userAssignedIdentities": {legacy: {}, other: {}}}
+    }
+    apps.begin_update("rg-runner", "maia-runner", {**linked, **named_by(spell_name(legacy))}).result()
+    before = copy.deepcopy(held(running))
+
+    error = refused(
+        lambda: apps.begin_update(
+            "rg-runner", "maia-runner", {"identity": {"userAssignedIdentities": {spell_unlink(legacy): None}}}
+        )
+    )
+
+    assert (error.status_code, error.error.code) == (400, "InvalidParameterValueInContainerTemplate")
+    assert legacy.lower() in error.error.message.lower()
+    assert held(running) == before
+
+
+# -- an operation nobody polls still ends ------------------------------------------------------------
+def age_operations(running: RunningSandbox, seconds: float) -> None:
+    """Make every pending operation `seconds` older, as if that time had passed (no test sleeps)."""
+
+    def shift() -> None:
+        for op in running.store.operations.values():
+            started = datetime.fromisoformat(op.start_time) - timedelta(seconds=seconds)
+            op.start_time = started.isoformat().replace("+00:00", "Z")
+
+    running.thread.call(shift)
+
+
+@pytest.mark.parametrize("how", ["PUT", "PATCH", "DELETE"])
+def test_an_operation_nobody_polls_ends_by_itself_as_azure_ends_it(start_sandbox, how: str) -> None:
+    """`az containerapp identity assign` and `secret set` PUT the app and, on a 200, never poll: Azure
+    ends the update anyway, and the next command a little later finds the app free. However many polls
+    the sandbox would want, an operation older than its `lro_seconds` has ended."""
+    running = start_sandbox(lro_polls=1000)
+    apps = client(running).container_apps
+    apps.begin_create_or_update("rg-runner", "web", new_app(running), polling=False)
+    age_operations(running, running.sandbox.config.lro_seconds + 1)
+    start = {
+        "PUT": lambda: apps.begin_create_or_update("rg-runner", "web", new_app(running, tags={"n": "1"}), polling=False),
+        "PATCH": lambda: apps.begin_update("rg-runner", "web", {"tags": {"n": "1"}}, polling=False),
+        "DELETE": lambda: apps.begin_delete("rg-runner", "web", polling=False),
+    }[how]
+    start()
+    age_operations(running, running.sandbox.config.lro_seconds + 1)
+
+    listed = {a.name: a.provisioning_state for a in apps.list_by_resource_group("rg-runner")}
+
+    if how == "DELETE":
+        assert "web" not in listed
+        assert held_or_none(running, "web") is None
+    else:
+        assert listed["web"] == "Succeeded"
+        assert apps.get("rg-runner", "web").tags["n"] == "1"
+        assert apps.begin_update("rg-runner", "web", {"tags": {"m": "2"}}).status() != "Failed"
+
+
+def test_an_operation_younger_than_lro_seconds_still_holds_the_app(start_sandbox) -> None:
+    running = start_sandbox(lro_polls=1000)
+    apps = client(running).container_apps
+    apps.begin_create_or_update("rg-runner", "web", new_app(running), polling=False)
+
+    error = refused(lambda: apps.begin_update("rg-runner", "web", {"tags": {"n": "1"}}))
+
+    assert (error.status_code, error.error.code) == (409, IN_PROGRESS)
+    assert apps.get("rg-runner", "web").provisioning_state == "InProgress"
+
+
+def held_or_none(running: RunningSandbox, name: str) -> dict[str, Any] | None:
+    return running.store.get(app_id(running, name))
+
+
+# -- what the service fills in, clients read back ----------------------------------------------------
+@pytest.mark.parametrize("external", [True, False])
+def test_ingress_gets_its_fqdn_from_the_environment_as_az_reads_it(demo, external: bool) -> None:
+    """`az containerapp ingress enable` and `create --ingress` print `configuration.ingress.fqdn` from the
+    PUT's answer (a KeyError in az when it is missing): `<app>.<environment's defaultDomain>`, with
+    `.internal` for internal ingress; what a client writes there is not kept (read-only in the spec)."""
+    apps = client(demo).container_apps
+    domain = client(demo).managed_environments.get("rg-runner", "cae-maia").default_domain
+    body = new_app(demo)
+    body["properties"]["configuration"]["ingress"] = {"external": external, "targetPort": 8080, "fqdn": "x.example"}
+    expected = f"web.{domain}" if external else f"web.internal.{domain}"
+    ingress = {"external": external, "targetPort": 80}
+
+    first_answer = apps.begin_create_or_update("rg-runner", "web", body, polling=False).result()
+    created = settled(apps, "web")
+    patched = apps.begin_update("rg-runner", "maia-runner", {"properties": {"configuration": {"ingress": ingress}}})
+
+    assert first_answer.configuration.ingress.fqdn == expected
+    assert created.configuration.ingress.fqdn == expected
+    assert patched.result().configuration.ingress.fqdn == expected.replace("web.", "maia-runner.", 1)
+    assert created.latest_revision_fqdn.endswith("." + domain)

@@ -9,7 +9,7 @@ import json
 import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.mgmt.resource.resources import ResourceManagementClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import RunningSandbox
@@ -92,3 +92,36 @@ def test_top_pages_other_lists_too(large) -> None:
 
     assert len(resources) > 7
     assert len(seen.responses) == -(-len(resources) // 7)
+
+
+def _strict_count(value: str, low: int, high: int) -> bool:
+    return value.isascii() and value.isdigit() and low <= int(value) <= high
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    top=st.one_of(st.none(), st.text(max_size=5), st.integers(-3, MAX_TOP + 3).map(str)),
+    skip=st.one_of(st.none(), st.text(max_size=6), st.integers(-3, 990).map(str)),
+)
+@example(top="²", skip=None)
+@example(top="٣", skip=None)
+@example(top="1", skip="-1")
+def test_any_top_or_skiptoken_is_a_page_or_arms_400_never_a_500(large, top: str | None, skip: str | None) -> None:
+    """Whatever a client puts in `$top` and `$skiptoken` (superscript digits, signs, spaces): a page, or
+    400 naming the parameter; a skip token is a position the sandbox handed out (0 or more)."""
+    params = {k: v for k, v in (("$top", top), ("$skiptoken", skip)) if v is not None}
+
+    answer = http(large, "GET", f"/subscriptions/{big_subscription(large)}/resourcegroups", params=params)
+
+    top_ok = top is None or top == "" or _strict_count(top, 1, MAX_TOP)
+    skip_ok = skip is None or skip == "" or _strict_count(skip, 0, 10**9)
+    if not top_ok:
+        assert_arm_error(answer, 400, "InvalidTopInQueryString")
+    elif not skip_ok:
+        assert_arm_error(answer, 400, "InvalidSkipToken")
+    else:
+        assert answer.status_code == 200, answer.text
+        start, size = int(skip or 0), int(top or 100)
+        body = answer.json()
+        assert len(body["value"]) == max(0, min(size, 980 - start))
+        assert ("nextLink" in body) == (start + size < 980)

@@ -11,9 +11,20 @@ from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.resource.resources.aio import ResourceManagementClient as AsyncResourceManagementClient
 from azure.mgmt.resource.subscriptions import SubscriptionClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import RunningSandbox
-from tests.sandbox.helpers import ENVELOPE_EXTRAS, Recorder, assert_shape, example_body, status_and_body, wire
+from tests.sandbox.helpers import (
+    ENVELOPE_EXTRAS,
+    Recorder,
+    assert_arm_error,
+    assert_shape,
+    example_body,
+    http,
+    status_and_body,
+    wire,
+)
 
 VAULTS = "Microsoft.KeyVault/vaults"
 STORAGE = "Microsoft.Storage/storageAccounts"
@@ -222,3 +233,66 @@ def test_an_unsupported_filter_is_refused(shared_demo) -> None:
 
     assert caught.value.status_code == 400
     assert caught.value.error.code == "InvalidFilterInQueryString"
+
+
+def _group(resource_id: str) -> str:
+    return resource_id.split("/")[4].lower()
+
+
+# ($filter as `az resource list` and the Resources_List spec write it, which resources it keeps)
+RESOURCE_FILTERS = [
+    ("resourceGroup eq 'rg-runner'", lambda r: _group(r.id) == "rg-runner"),  # az resource list -g
+    ("resourceGroup eq 'RG-RUNNER'", lambda r: _group(r.id) == "rg-runner"),
+    ("resourceGroup ne 'rg-runner'", lambda r: _group(r.id) != "rg-runner"),
+    (f"resourceGroup eq 'rg-data' and resourceType eq '{STORAGE}'", lambda r: _group(r.id) == "rg-data"
+     and r.type == STORAGE),
+    ("name eq 'maia-runner'", lambda r: r.name == "maia-runner"),
+    ("location ne 'westeurope'", lambda r: r.location != "westeurope"),
+    ("substringof('maia', name)", lambda r: "maia" in r.name.lower()),
+    ("substringof('maia', name) or substringof('legacy', name)", lambda r: "maia" in r.name or "legacy" in r.name),
+    ("substringof('secrets', resourceGroup)", lambda r: "secrets" in _group(r.id)),
+    (f"substringof('maia', name) and resourceType eq '{VAULTS}'", lambda r: "maia" in r.name and r.type == VAULTS),
+    ("tagName eq 'workload'", lambda r: "workload" in {k.lower() for k in (r.tags or {})}),
+    ("startswith(tagName, 'work')", lambda r: any(k.lower().startswith("work") for k in (r.tags or {}))),
+    (f"(substringof('maia', name) or substringof('legacy', name)) and resourceType eq '{VAULTS}'",
+     lambda r: ("maia" in r.name or "legacy" in r.name) and r.type == VAULTS),
+    ("name eq 'it''s' or (resourceGroup eq 'rg-data')", lambda r: _group(r.id) == "rg-data"),
+]
+
+
+@pytest.mark.parametrize(("expression", "keeps"), RESOURCE_FILTERS, ids=[f for f, _ in RESOURCE_FILTERS])
+def test_the_resource_list_filters_as_the_spec_says(shared_demo, expression: str, keeps) -> None:
+    rm = client(shared_demo)
+    everything = list(rm.resources.list())
+
+    found = sorted(r.id for r in rm.resources.list(filter=expression))
+
+    assert found == sorted(r.id for r in everything if keeps(r))
+
+
+def test_a_tag_name_and_value_filter_keeps_those_resources_without_their_tags(shared_demo) -> None:
+    """Resources_List: "when resources are filtered by tag name and value, the original tags for each
+    resource will not be returned in the results"."""
+    rm = client(shared_demo)
+    tagged = [r for r in rm.resources.list() if r.tags]
+    name, value = next(iter(tagged[0].tags.items()))
+
+    found = list(rm.resources.list(filter=f"tagName eq '{name}' and tagValue eq '{value}'"))
+
+    assert sorted(r.id for r in found) == sorted(r.id for r in tagged if (r.tags or {}).get(name) == value)
+    assert all(not r.tags for r in found)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    expression=st.lists(
+        st.sampled_from(["(", ")", " and ", " or ", "name", "eq", " ne ", "'x'", "''", ",", "substringof", "tagName",
+                         "startswith", "resourceGroup eq 'rg-data'", "'", " ", "é", "not"]),
+        max_size=8,
+    ).map("".join)
+)
+def test_any_filter_is_a_list_or_invalid_filter_never_a_500(shared_demo, expression: str) -> None:
+    answer = http(shared_demo, "GET", f"/subscriptions/{shared_demo.prod}/resources", params={"$filter": expression})
+
+    if answer.status_code != 200:
+        assert_arm_error(answer, 400, "InvalidFilterInQueryString")

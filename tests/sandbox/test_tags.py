@@ -90,3 +90,103 @@ def test_writing_owner_where_owner_exists_replaces_it(demo) -> None:
 
     assert identity.tags == {"owner": "Team-B"}
     assert app.tags == {"Owner": "y"}
+
+
+# -- through PATCH and the Tags API, on every kind of scope ----------------------------------------
+def scopes(running: RunningSandbox) -> dict[str, str]:
+    """One scope of each kind a tag can sit on: the subscription, a group, and a resource of each type."""
+    sub = f"/subscriptions/{running.prod}"
+    one = {
+        kind: next(iter(running.store.of_type(kind, sub)))["id"]
+        for kind in (
+            "Microsoft.ManagedIdentity/userAssignedIdentities",
+            "Microsoft.App/containerApps",
+            "Microsoft.App/managedEnvironments",
+            "Microsoft.KeyVault/vaults",
+            "Microsoft.Storage/storageAccounts",
+        )
+    }
+    return {"subscription": sub, "group": f"{sub}/resourceGroups/rg-runner", **one}
+
+
+SCOPE_KINDS = st.sampled_from(
+    [
+        "subscription",
+        "group",
+        "Microsoft.ManagedIdentity/userAssignedIdentities",
+        "Microsoft.App/containerApps",
+        "Microsoft.App/managedEnvironments",
+        "Microsoft.KeyVault/vaults",
+        "Microsoft.Storage/storageAccounts",
+    ]
+)
+
+
+def tags_api(running: RunningSandbox) -> Any:
+    return ResourceManagementClient(running.credential(), running.prod, **running.client_kwargs()).tags
+
+
+@SETTINGS
+@given(kind=SCOPE_KINDS, start=TAGS, merge=st.dictionaries(NAMES, VALUES, max_size=4))
+def test_the_tags_api_merges_and_replaces_by_name_without_regard_to_case(
+    demo, kind: str, start: dict[str, str], merge: dict[str, str]
+) -> None:
+    """`az tag update --operation merge|replace` and `az resource tag` (Tags_UpdateAtScope and
+    Tags_CreateOrUpdateAtScope): on any scope, one tag per name whatever its case."""
+    tags, scope = tags_api(demo), scopes(demo)[kind]
+    created = tags.begin_create_or_update_at_scope(scope, {"properties": {"tags": start}}).result()
+
+    merged = tags.begin_update_at_scope(scope, {"operation": "Merge", "properties": {"tags": merge}}).result()
+    read = tags.get_at_scope(scope)
+
+    assert created.properties.tags == arm_tags({}, start)
+    assert merged.properties.tags == read.properties.tags == arm_tags(arm_tags({}, start), merge)
+    assert merged.id == f"{scope}/providers/Microsoft.Resources/tags/default"
+
+
+@SETTINGS
+@given(kind=SCOPE_KINDS, start=TAGS, names=st.lists(NAMES, max_size=3))
+def test_the_tags_api_deletes_the_names_given_in_any_case(demo, kind: str, start: dict[str, str], names) -> None:
+    tags, scope = tags_api(demo), scopes(demo)[kind]
+    tags.begin_create_or_update_at_scope(scope, {"properties": {"tags": start}}).result()
+
+    delete = {"operation": "Delete", "properties": {"tags": dict.fromkeys(names, "")}}
+    after = tags.begin_update_at_scope(scope, delete).result()
+
+    gone = {n.lower() for n in names}
+    assert after.properties.tags == {k: v for k, v in arm_tags({}, start).items() if k.lower() not in gone}
+    tags.begin_delete_at_scope(scope).result()
+    assert tags_api(demo).get_at_scope(scope).properties.tags == {}
+
+
+@SETTINGS
+@given(start=TAGS, update=TAGS)
+def test_a_resource_group_patch_replaces_its_tags_keeping_one_per_name(demo, start, update) -> None:
+    """ResourceGroups_Update (a PATCH, the Python SDK's resource_groups.update): the tags given replace
+    the group's, one per name whatever its case; what the body leaves out is kept."""
+    groups = ResourceManagementClient(demo.credential(), demo.prod, **demo.client_kwargs()).resource_groups
+    groups.create_or_update("rg-runner", {"location": "westeurope", "tags": start})
+
+    untouched = groups.update("rg-runner", {})
+    updated = groups.update("rg-runner", {"tags": update})
+
+    assert untouched.tags == arm_tags({}, start)
+    assert updated.tags == groups.get("rg-runner").tags == arm_tags({}, update)
+    assert updated.location == "westeurope"
+
+
+def test_tag_names_are_counted_once_whatever_their_case(demo) -> None:
+    """Tags_List (`az tag list`): a name used as `env` and `Env` is one name."""
+    tags, scope = tags_api(demo), scopes(demo)
+    for kind, written in (
+        ("group", {"Env": "prod"}),
+        ("Microsoft.KeyVault/vaults", {"env": "prod"}),
+        ("Microsoft.Storage/storageAccounts", {"ENV": "dev"}),
+    ):
+        tags.begin_create_or_update_at_scope(scope[kind], {"properties": {"tags": written}}).result()
+
+    listed = [t for t in tags.list() if t.tag_name.lower() == "env"]
+
+    assert len(listed) == 1
+    assert listed[0].count.value == 3
+    assert {v.tag_value: v.count.value for v in listed[0].values_property} == {"prod": 2, "dev": 1}

@@ -7,6 +7,7 @@ paths and resource names without regard to case, and aiohttp's router does not.
 from __future__ import annotations
 
 import json
+import math
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
@@ -24,6 +25,8 @@ GUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 PAGE_SIZE = 100
 # The largest page ARM serves when a client asks for one with $top (InvalidTopInQueryString beyond it).
 MAX_TOP = 1000
+# The deepest nesting a request body may have: Json.NET's default MaxDepth (64), which ARM's readers use.
+MAX_JSON_DEPTH = 64
 
 
 class ArmError(Exception):
@@ -111,7 +114,9 @@ class Ctx:
                 self._body = {}
             else:
                 try:
-                    self._body = json.loads(raw, parse_constant=_not_json)
+                    self._body = json.loads(raw, parse_constant=_not_json, parse_float=_finite)
+                except RecursionError as exc:
+                    raise _too_deep() from exc
                 except (ValueError, UnicodeDecodeError) as exc:
                     raise ArmError(
                         400,
@@ -120,12 +125,44 @@ class Ctx:
                     ) from exc
             if not isinstance(self._body, dict):
                 raise ArmError(400, "InvalidRequestContent", "The request content must be a JSON object.")
+            if _depth(self._body) > MAX_JSON_DEPTH:
+                raise _too_deep()
         return self._body
 
 
 def _not_json(constant: str) -> Any:
     # Python's json reads NaN and Infinity; strict JSON, and so ARM, has no such values.
     raise ValueError(f"'{constant}' is not a JSON value")
+
+
+def _too_deep() -> ArmError:
+    return ArmError(
+        400,
+        "InvalidRequestContent",
+        f"The request content was invalid and could not be deserialized: it is nested more than {MAX_JSON_DEPTH} "
+        "levels deep.",
+    )
+
+
+def _depth(value: Any) -> int:
+    """How deeply objects and arrays nest in `value` (a scalar is 0), counted without recursion."""
+    deepest, todo = 0, [(value, 0)]
+    while todo:
+        item, level = todo.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level + 1)
+        todo.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _finite(literal: str) -> float:
+    # A literal beyond a double (1e400) reads as infinity, which would be stored and served as `Infinity`.
+    number = float(literal)
+    if not math.isfinite(number):
+        raise ValueError(f"the number {literal} is out of range")
+    return number
 
 
 Handler = Callable[..., Awaitable[web.StreamResponse]]
@@ -193,6 +230,11 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return web.json_response(body, status=status, headers=headers or {})
 
 
+def _whole_number(text: str) -> bool:
+    """ASCII digits only: `str.isdigit` also takes '²' and '٣', which `int()` refuses or reads as 3."""
+    return text.isascii() and text.isdigit()
+
+
 def page_size(ctx: Ctx, default: int = PAGE_SIZE) -> int:
     """Items a page holds: the client's `$top` when it gives one (ARM's `$top` is a page size, not a limit:
     `nextLink` still comes while items remain), else `default`. A `$top` that is not a whole number from 1
@@ -200,7 +242,7 @@ def page_size(ctx: Ctx, default: int = PAGE_SIZE) -> int:
     top = ctx.query.get("$top", "")
     if not top:
         return default
-    if not top.isdigit() or not 1 <= int(top) <= MAX_TOP:
+    if not _whole_number(top) or not 1 <= int(top) <= MAX_TOP:
         raise bad_request(
             "InvalidTopInQueryString",
             f"The value '{top}' of query parameter '$top' is invalid. Top value must be positive integer less than "
@@ -213,10 +255,11 @@ def page(ctx: Ctx, items: Iterable[dict[str, Any]], default_size: int = PAGE_SIZ
     """One page of a list, with `nextLink` carrying the rest (and the client's `$top`) while items remain."""
     size = page_size(ctx, default_size)
     everything = list(items)
-    try:
-        start = int(ctx.query.get("$skiptoken", "0"))
-    except ValueError as exc:
-        raise bad_request("InvalidSkipToken", "The $skiptoken is not valid.") from exc
+    # The sandbox's skip tokens are the positions it hands out in `nextLink`: anything else is refused.
+    token = ctx.query.get("$skiptoken", "") or "0"
+    if not _whole_number(token):
+        raise bad_request("InvalidSkipToken", f"The $skiptoken '{token}' is not valid.")
+    start = int(token)
     chunk = everything[start : start + size]
     body: dict[str, Any] = {"value": chunk}
     if start + size < len(everything):

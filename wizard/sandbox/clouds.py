@@ -20,7 +20,6 @@ class Cloud:
     # Token audiences Resource Manager accepts, the classic one first (as the metadata document lists them).
     audiences: tuple[str, str]
     graph_audience: str
-    microsoft_graph: str
     suffixes: dict[str, str]
 
 
@@ -30,7 +29,6 @@ CLOUDS = {
         "https://login.microsoftonline.com",
         ("https://management.core.windows.net/", "https://management.azure.com/"),
         "https://graph.windows.net/",
-        "https://graph.microsoft.com/",
         {
             "storage": "core.windows.net",
             "keyVaultDns": "vault.azure.net",
@@ -44,7 +42,6 @@ CLOUDS = {
         "https://login.microsoftonline.us",
         ("https://management.core.usgovcloudapi.net/", "https://management.usgovcloudapi.net/"),
         "https://graph.windows.net/",
-        "https://graph.microsoft.us/",
         {
             "storage": "core.usgovcloudapi.net",
             "keyVaultDns": "vault.usgovcloudapi.net",
@@ -58,7 +55,6 @@ CLOUDS = {
         "https://login.chinacloudapi.cn",
         ("https://management.core.chinacloudapi.cn/", "https://management.chinacloudapi.cn/"),
         "https://graph.chinacloudapi.cn/",
-        "https://microsoftgraph.chinacloudapi.cn/",
         {
             "storage": "core.chinacloudapi.cn",
             "keyVaultDns": "vault.azure.cn",
@@ -108,7 +104,10 @@ def metadata(cloud: Cloud, base_url: str, tenant: str, api_version: str) -> Any:
         },
         "graph": base,
         "graphAudience": cloud.graph_audience,
-        "microsoftGraphResourceId": cloud.microsoft_graph,
+        # Not only an audience: az calls Microsoft Graph at this URL (azure-cli's GraphClient), and with the
+        # real one a sandbox token would leave the machine. The sandbox answers there with ARM's 404,
+        # which az takes as Graph being unavailable (`az role assignment list` shows no principal names).
+        "microsoftGraphResourceId": base,
         "suffixes": dict(cloud.suffixes),
     }
     if api_version and api_version < "2022-09-01":

@@ -27,6 +27,9 @@ class SandboxConfig:
     replication_delay_s: float = 30.0
     # Status polls a long-running operation answers InProgress before it ends.
     lro_polls: int = 2
+    # Seconds after which a long-running operation has ended whether or not anyone polled it, as Azure
+    # ends it: clients that never poll (az's PUT of an existing app) find the app free a little later.
+    lro_seconds: float = 10.0
     # Whole seconds put in Retry-After of long-running operations (the SDK parses the first one as an
     # int). 0 makes clients fall back to their own polling interval.
     retry_after_s: int = 1

@@ -9,4 +9,5 @@ from . import (  # noqa: F401
     identity_endpoint,
     managed_identity,
     resources,
+    tags,
 )

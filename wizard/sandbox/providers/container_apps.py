@@ -17,6 +17,7 @@ import random
 import re
 import string
 import uuid
+from datetime import datetime, timezone
 from typing import Any
 
 from aiohttp import web
@@ -116,6 +117,7 @@ def _require_app(ctx: Ctx, sub: str, rg: str, name: str) -> dict[str, Any]:
 
 @ROUTER.route("GET", APPS + "/{name}")
 async def get_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
+    end_overdue_operations(ctx)
     app = _require_app(ctx, sub, rg, name)
     held = _meet_busy_fault(ctx, app, "get_app")
     # Azure finishes an operation whether or not anyone polls it; a read of the app moves its
@@ -135,12 +137,14 @@ async def get_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
 @ROUTER.route("GET", APPS)
 async def list_apps_in_group(ctx: Ctx, sub: str, rg: str) -> web.Response:
     group = require_group(ctx, sub, rg)
+    end_overdue_operations(ctx)
     return page(ctx, ctx.sandbox.store.of_type(APP_TYPE, group["id"]))
 
 
 @ROUTER.route("GET", "/subscriptions/{sub}/providers/Microsoft.App/containerApps")
 async def list_apps(ctx: Ctx, sub: str) -> web.Response:
     found = require_subscription(ctx, sub)
+    end_overdue_operations(ctx)
     return page(ctx, ctx.sandbox.store.of_type(APP_TYPE, found["id"]))
 
 
@@ -329,7 +333,7 @@ def new_revision(store: Store, app: dict[str, Any]) -> None:
             "properties": {
                 "createdTime": now_iso(),
                 "lastActiveTime": now_iso(),
-                "fqdn": f"{name}.sandbox.{app['location']}.azurecontainerapps.io",
+                "fqdn": f"{name}.{environment_domain(store, app)}",
                 "template": copy.deepcopy(template),
                 "active": True,
                 "replicas": 1,
@@ -342,7 +346,25 @@ def new_revision(store: Store, app: dict[str, Any]) -> None:
     )
     props = app["properties"]
     props["latestRevisionName"] = name
-    props["latestRevisionFqdn"] = f"{name}.sandbox.{app['location']}.azurecontainerapps.io"
+    props["latestRevisionFqdn"] = f"{name}.{environment_domain(store, app)}"
+
+
+def environment_domain(store: Store, app: dict[str, Any]) -> str:
+    """The DNS domain of the app's environment (ManagedEnvironment.defaultDomain), which its revisions'
+    and its ingress's host names end in."""
+    environment = store.get(str(app["properties"].get("managedEnvironmentId") or "")) or {}
+    domain = environment.get("properties", {}).get("defaultDomain")
+    return str(domain or f"sandbox.{app['location']}.azurecontainerapps.io")
+
+
+def _fill_read_only(store: Store, app: dict[str, Any]) -> None:
+    """What Container Apps computes and a client may not set: the ingress's `fqdn` (Ingress.fqdn, read-only
+    in the spec), `<app>.<domain>`, or `<app>.internal.<domain>` for internal ingress (Microsoft Learn,
+    Azure Container Apps: Ingress, "Domain names"). `az containerapp ingress enable` prints it."""
+    ingress = app["properties"].get("configuration", {}).get("ingress")
+    if isinstance(ingress, dict):
+        where = "" if ingress.get("external") else ".internal"
+        ingress["fqdn"] = f"{app['name']}{where}.{environment_domain(store, app)}"
 
 
 def _operation_headers(ctx: Ctx, op: Operation, location: str, sub: str) -> dict[str, str]:
@@ -434,15 +456,33 @@ def _delete_now(store: Store, app: dict[str, Any]) -> None:
     store.delete(app["id"])
 
 
+def _overdue(ctx: Ctx, op: Operation) -> bool:
+    """Whether `op` has run for `lro_seconds`: Azure ends an operation whether or not anyone polls it."""
+    try:
+        started = datetime.fromisoformat(op.start_time)
+    except ValueError:
+        return True  # a start nobody recorded: it cannot still be running
+    return (datetime.now(timezone.utc) - started).total_seconds() >= ctx.sandbox.config.lro_seconds
+
+
+def end_overdue_operations(ctx: Ctx) -> None:
+    """End every pending operation that has run for `lro_seconds` (its resource settles as at its last
+    poll), before anything reads or refuses the apps they hold."""
+    for op in list(ctx.sandbox.store.operations.values()):
+        if op.status == "InProgress" and _overdue(ctx, op):
+            _advance(ctx, op)
+
+
 def _advance(ctx: Ctx, op: Operation) -> None:
     """One poll of an operation; at the last one it ends and the resource settles."""
     if op.status != "InProgress":
         return
     if op.held_by is not None and not op.held_by.exhausted():
         return  # someone else's update, held by a busy fault that is not spent yet
-    # `polls_left` counts the InProgress answers still to give: lro_polls of them, then the end.
-    # Only the end is saved: a restart at worst repeats a few InProgress answers.
-    if op.polls_left > 0:
+    # `polls_left` counts the InProgress answers still to give: lro_polls of them, then the end (or
+    # lro_seconds, whichever comes first). Only the end is saved: a restart at worst repeats a few
+    # InProgress answers.
+    if op.polls_left > 0 and not _overdue(ctx, op):
         op.polls_left -= 1
         return
     store = ctx.sandbox.store
@@ -572,6 +612,16 @@ def _check_identity_references(app: dict[str, Any]) -> None:
         )
 
 
+def _held_spelling(written: dict[str, Any], before: dict[str, Any] | None) -> dict[str, Any]:
+    """`written` with each userAssignedIdentities key spelled as the app holds that identity: ARM ids are
+    case-insensitive, so a merge-patch null under `.../USERASSIGNEDIDENTITIES/ID-A` unlinks `.../id-a`."""
+    wanted = written.get("userAssignedIdentities")
+    if not isinstance(wanted, dict):
+        return written
+    held = {rid.lower(): rid for rid in ((before or {}).get("userAssignedIdentities") or {})}
+    return {**written, "userAssignedIdentities": {held.get(rid.lower(), rid): v for rid, v in wanted.items()}}
+
+
 def _linked_identities(written: Any) -> list[tuple[str, str]]:
     """(identity id, assign action) for each user-assigned identity a request body links: ARM checks
     the caller may assign every one it names, whether or not the app holds it already."""
@@ -597,6 +647,8 @@ def _settle(
             "ContainerAppInvalidRevisionMode", f"activeRevisionsMode '{config['activeRevisionsMode']}' is not valid."
         )
     _check_identity_references(app)
+    expect(config.get("ingress") or {}, dict, "properties.configuration.ingress")
+    _fill_read_only(ctx.sandbox.store, app)
     if template_changed:
         new_revision(ctx.sandbox.store, app)  # refuses a taken revision name before it changes anything
     ctx.sandbox.store.hidden_for(app["id"])["secrets"] = secrets
@@ -623,6 +675,7 @@ async def put_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
         )
     store = ctx.sandbox.store
     rid = _app_id(group, name)
+    end_overdue_operations(ctx)
     before = store.get(rid)
     location = body.get("location") or ""
     if location_key(str(location)) not in LOCATIONS:
@@ -670,6 +723,7 @@ async def put_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
 
 @ROUTER.route("PATCH", APPS + "/{name}")
 async def patch_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
+    end_overdue_operations(ctx)
     before = _require_app(ctx, sub, rg, name)
     body = await ctx.json()
     store = ctx.sandbox.store
@@ -698,7 +752,7 @@ async def patch_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
         written_props.pop(readonly, None)
     app["properties"] = cleaned(merge_patch(app["properties"], written_props))
     if "identity" in body:
-        written = expect(body["identity"] or {}, dict, "identity")
+        written = _held_spelling(expect(body["identity"] or {}, dict, "identity"), before.get("identity"))
         merged = merge_patch(before.get("identity") or {}, written)
         if "userassigned" not in str(merged.get("type", "")).replace(" ", "").lower().split(",") and not written.get(
             "userAssignedIdentities"
@@ -717,6 +771,7 @@ async def delete_app(ctx: Ctx, sub: str, rg: str, name: str) -> web.Response:
     via Location): the app shows provisioningState Deleting until its operation ends."""
     group = require_group(ctx, sub, rg)
     store = ctx.sandbox.store
+    end_overdue_operations(ctx)
     found = store.get(_app_id(group, name))
     if found is None:
         return web.Response(status=204)

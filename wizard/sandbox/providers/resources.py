@@ -12,6 +12,7 @@ from aiohttp import web
 
 from ..api_versions import supported_versions
 from ..arm import ROUTER, ArmError, Ctx, json_response, not_found, page
+from ..filters import resource_filter
 from ..store import Store
 from .authorization import authorize
 from .common import group_id, require_group, require_subscription, validate_tags
@@ -328,6 +329,27 @@ async def put_group(ctx: Ctx, sub: str, rg: str) -> web.Response:
     return json_response(created, status=201)
 
 
+@ROUTER.route("PATCH", "/subscriptions/{sub}/resourcegroups/{rg}")
+async def patch_group(ctx: Ctx, sub: str, rg: str) -> web.Response:
+    """ResourceGroups_Update: "if a field is unspecified, the current value is retained"; tags given
+    replace the group's (one per name whatever its case, as validate_tags keeps them)."""
+    found = require_group(ctx, sub, rg)
+    body = await ctx.json()
+    authorize(ctx, found["id"], "Microsoft.Resources/subscriptions/resourceGroups/write")
+    if "location" in body and location_key(str(body["location"])) != location_key(found["location"]):
+        raise ArmError(
+            409,
+            "InvalidResourceGroupLocation",
+            f"Invalid resource group location '{body['location']}'. The Resource group already exists in location "
+            f"'{found['location']}'.",
+        )
+    if body.get("tags") is not None:
+        found["tags"] = validate_tags(body["tags"])
+    if "managedBy" in body:
+        found["managedBy"] = body["managedBy"]
+    return json_response(ctx.sandbox.store.put(found))
+
+
 @ROUTER.route("DELETE", "/subscriptions/{sub}/resourcegroups/{rg}")
 async def delete_group(ctx: Ctx, sub: str, rg: str) -> web.Response:
     require_subscription(ctx, sub)
@@ -340,42 +362,18 @@ async def delete_group(ctx: Ctx, sub: str, rg: str) -> web.Response:
 
 
 # -- generic resources --------------------------------------------------------------------------
-_FILTER_CLAUSE = re.compile(r"^(resourceType|name|location) eq '([^']*)'$", re.IGNORECASE)
-
-
-def _resource_filter(ctx: Ctx) -> Callable[[dict[str, Any]], bool]:
-    raw = ctx.query.get("$filter", "").strip()
-    if not raw:
-        return lambda _res: True
-    # ARM accepts clauses joined by `or` on one property, and `and` across properties.
-    conjuncts: list[list[tuple[str, str]]] = []
-    for conj in re.split(r"\s+and\s+", raw, flags=re.IGNORECASE):
-        options = []
-        for clause in re.split(r"\s+or\s+", conj.strip().strip("()"), flags=re.IGNORECASE):
-            m = _FILTER_CLAUSE.match(clause.strip())
-            if not m:
-                raise ArmError(400, "InvalidFilterInQueryString", f"The $filter '{raw}' is not supported.")
-            options.append((m.group(1).lower(), m.group(2).lower()))
-        conjuncts.append(options)
-    fields = {"resourcetype": "type", "name": "name", "location": "location"}
-
-    def keep(res: dict[str, Any]) -> bool:
-        return all(any(str(res.get(fields[f], "")).lower() == v for f, v in opts) for opts in conjuncts)
-
-    return keep
-
-
-def _listed(res: dict[str, Any]) -> dict[str, Any]:
-    """A resource as the list operation shows it: identity, sku, kind and tags, no properties."""
-    keys = ("id", "name", "type", "location", "tags", "kind", "sku", "identity", "managedBy")
+def _listed(res: dict[str, Any], untagged: bool = False) -> dict[str, Any]:
+    """A resource as the list operation shows it: identity, sku, kind and tags (not when the list was
+    filtered by a tag's value), no properties."""
+    keys = ("id", "name", "type", "location", "kind", "sku", "identity", "managedBy", *(() if untagged else ("tags",)))
     return {k: res[k] for k in keys if k in res}
 
 
 def _generic_resources(ctx: Ctx, under: str) -> list[dict[str, Any]]:
-    keep = _resource_filter(ctx)
+    keep, untagged = resource_filter(ctx.query.get("$filter", ""))
     prefix = under.lower() + "/"
     return [
-        _listed(res)
+        _listed(res, untagged)
         for key, res in ctx.sandbox.store.resources.items()
         if key.startswith(prefix)
         and "/providers/" in key
