@@ -93,7 +93,7 @@ def install_app(
 ) -> str:
     """Put a container app straight into the sandbox's store (shapes a client could not write) and
     return its id. It gets one revision, as an app that has run."""
-    from wizard.sandbox.providers.container_apps import new_revision
+    from wizard.sandbox.providers.container_apps import fill_read_only, new_revision
 
     i = ids(running)
     app_id = f"{i['group']}/providers/Microsoft.App/containerApps/{name}"
@@ -124,6 +124,7 @@ def install_app(
                 },
             },
         }
+        fill_read_only(store, app)
         store.put(app)
         store.hidden_for(app_id)["secrets"] = {k: {"value": v} for k, v in (secrets or {}).items()}
         new_revision(store, app)

@@ -357,7 +357,7 @@ def environment_domain(store: Store, app: dict[str, Any]) -> str:
     return str(domain or f"sandbox.{app['location']}.azurecontainerapps.io")
 
 
-def _fill_read_only(store: Store, app: dict[str, Any]) -> None:
+def fill_read_only(store: Store, app: dict[str, Any]) -> None:
     """What Container Apps computes and a client may not set: the ingress's `fqdn` (Ingress.fqdn, read-only
     in the spec), `<app>.<domain>`, or `<app>.internal.<domain>` for internal ingress (Microsoft Learn,
     Azure Container Apps: Ingress, "Domain names"). `az containerapp ingress enable` prints it."""
@@ -648,7 +648,7 @@ def _settle(
         )
     _check_identity_references(app)
     expect(config.get("ingress") or {}, dict, "properties.configuration.ingress")
-    _fill_read_only(ctx.sandbox.store, app)
+    fill_read_only(ctx.sandbox.store, app)
     if template_changed:
         new_revision(ctx.sandbox.store, app)  # refuses a taken revision name before it changes anything
     ctx.sandbox.store.hidden_for(app["id"])["secrets"] = secrets
