@@ -45,6 +45,8 @@ CLIENTS: list[tuple[str, str, tuple[str, ...], list[str]]] = [
      APP_TYPES, ["2025-07-01"]),
     ("az CLI 2.91.0: az identity (profile 'latest', MGMT_MSI)", "Microsoft.ManagedIdentity",
      ("userAssignedIdentities", "operations"), ["2024-11-30"]),
+    ("az CLI 2.91.0: az identity create/show/list (aaz module, latest/identity/_create.py)",
+     "Microsoft.ManagedIdentity", ("userAssignedIdentities", "operations"), ["2025-05-31-preview"]),
     ("az CLI 2.91.0: az role assignment (pins azure-mgmt-authorization 5.0.0b2)", "Microsoft.Authorization",
      ("roleAssignments",), ["2022-04-01"]),
     ("az CLI 2.91.0: az role definition (pins azure-mgmt-authorization 5.0.0b2)", "Microsoft.Authorization",
