@@ -82,6 +82,9 @@ class FilterList(Vertical):
         self.chosen: str | None = None  # marked with a ● (see choose())
         self.matches = 0  # how many items the filter matches now (more than are shown, past `limit`)
         self.more_coming = False  # the items are a list's first pages: the rest is on its way
+        # One Option per item and mark, kept while the items are: an Option keeps its parsed label, so a
+        # keystroke re-parses none of the console markup of the matches it shows again.
+        self._made: dict[tuple[str, bool | None], Option] = {}
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder=self.placeholder, select_on_focus=False)
@@ -110,6 +113,7 @@ class FilterList(Vertical):
         self.items = items
         self.chosen = chosen
         self.more_coming = more_coming
+        self._made = {}
         self._labels = [Text.from_markup(i.label).plain.lower() for i in items]
         self._haystacks = [f"{label} {i.search.lower()}" for label, i in zip(self._labels, items, strict=True)]
         self.refilter(keep)
@@ -148,10 +152,12 @@ class FilterList(Vertical):
                 option_list.highlighted = option_list.get_option_index(keep)
 
     def _option(self, item: Item) -> Option:
-        if self.chosen is None:
-            return Option(item.label, id=item.key)
-        mark = "[b $accent]●[/] " if item.key == self.chosen else "  "
-        return Option(mark + item.label, id=item.key)
+        marked = None if self.chosen is None else item.key == self.chosen
+        made = self._made.get((item.key, marked))
+        if made is None:
+            prompt = item.label if marked is None else ("[b $accent]●[/] " if marked else "  ") + item.label
+            made = self._made[(item.key, marked)] = Option(prompt, id=item.key)
+        return made
 
     def choose(self, key: str | None) -> None:
         """Mark the item the admin chose (a ● before it), and keep the cursor on it."""
