@@ -72,7 +72,7 @@ def run(runs: int = 3) -> list[Figure]:
             median([r["t_groups"] for r in results]),
             "s",
             runs=[r["t_groups"] for r in results],
-            note="ARM's limit in one subscription: 10 pages of 100, read one after another",
+            note="ARM's limit in one subscription, in one page ($top=1000)",
         ),
         Figure(
             f"list {results[0]['apps']:,} container apps",

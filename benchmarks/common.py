@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import signal
 import statistics
 import subprocess
@@ -11,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from wizard.azure.connection import Connection
@@ -29,6 +31,8 @@ class Figure:
     note: str = ""
 
     def shown(self) -> str:
+        if math.isnan(self.value):
+            return "not measured"
         if self.unit == "s":
             return f"{self.value * 1000:.0f} ms" if self.value < 10 else f"{self.value:.1f} s"
         if self.unit == "MB":
@@ -38,8 +42,24 @@ class Figure:
         return f"{self.value:g} {self.unit}".strip()
 
 
+def installed_bytecode() -> None:
+    """Compile wizard/ to bytecode, as `pip install` does: a checkout run with PYTHONDONTWRITEBYTECODE
+    (this machine sets it) would otherwise compile every module from source at each start."""
+    import compileall
+
+    import wizard
+
+    compileall.compile_dir(str(Path(wizard.__file__).parent), quiet=1)
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The value below which a fraction `q` (0..1) of `values` lies (nearest rank); nan for none."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
@@ -49,10 +69,12 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 
 @contextlib.contextmanager
-def served_sandbox(*flags: str) -> Iterator[SandboxInfo]:
-    """A sandbox in a process of its own, as Azure is: its work never competes with the client's."""
+def served_sandbox(*flags: str, retry_after: int | None = 0) -> Iterator[SandboxInfo]:
+    """A sandbox in a process of its own, as Azure is: its work never competes with the client's.
+    `retry_after`: its long-running operations' Retry-After in seconds (None: the sandbox's default)."""
+    wait = [] if retry_after is None else ["--retry-after", str(retry_after)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "wizard.cli", "sandbox", "serve", "--retry-after", "0", *flags],
+        [sys.executable, "-m", "wizard.cli", "sandbox", "serve", *wait, *flags],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

@@ -13,8 +13,8 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks import bench_apply, bench_lists, bench_scale, bench_start, bench_wizard
-from benchmarks.common import Figure
+from benchmarks import bench_apply, bench_cli, bench_lists, bench_scale, bench_start, bench_tenant, bench_wizard
+from benchmarks.common import Figure, installed_bytecode
 
 HERE = Path(__file__).resolve().parent
 
@@ -28,6 +28,16 @@ MEANING = {
     "writes in the same order. Within 1.2x means apply adds almost nothing of its own: the writes that can "
     "run together do, and there is one revision and one long-running operation, where the documented az "
     "sequence makes two.",
+    "Commands": "What an admin waits for from Enter to the prompt coming back, each command in a process of its "
+    "own against a sandbox in another. Each is set against its floor, measured in the same run: starting Python "
+    "at all, signing in, and the round trips no tool can skip. Within 1.25x means the command adds little of its "
+    "own; the rest is Azure's latency. The documented az CLI sequence does the same job in the same run, for "
+    "comparison.",
+    "Large tenant": "A tenant shaped like real large ones: 300 subscriptions, one at ARM's limit of 980 resource "
+    "groups with 1,000 container apps. After choosing the subscription, every later screen's list is there within "
+    "a few round trips (first pages at once; a long list fills in behind, under the admin's cursor and filter). "
+    "Typing to filter is timed from the key arriving as a terminal sends it to the frame written back: under "
+    "50 ms for 95 keystrokes in 100 reads as instant.",
     "Scale": "On a tenant with thousands of groups and apps, lists still load in well under a second, typing "
     "to filter keeps up with the keyboard, and memory stays modest.",
     "Wizard screens": "Next from the first screen to the identity screen, prefilled from a plan with 50 tags (the "
@@ -62,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     args = parser.parse_args(argv)
     runs = 1 if args.quick else 5
+    installed_bytecode()
     latency = 20 if args.quick else 100
     polls = 1 if args.quick else 5
     sections = [
@@ -76,6 +87,18 @@ def main(argv: list[str] | None = None) -> int:
             bench_apply.run(runs=runs, latency_ms=latency, polls=polls),
             f"sandbox adds {latency} ms to every request; the long-running operation takes {polls} polls, "
             f"0.1 s apart; median of {runs} runs",
+        ),
+        (
+            "Commands",
+            bench_cli.run(runs=runs, latency_ms=latency, with_az=not args.quick),
+            f"console script in its own process; sandbox in another, adding {latency} ms to every request, with "
+            f"its default long-running operation; median of {runs} runs",
+        ),
+        (
+            "Large tenant",
+            bench_tenant.run(runs=1 if args.quick else 3, latency_ms=latency),
+            f"the sandbox's `large` scenario, {latency} ms added to every request; keystrokes driven through "
+            f"Textual's driver at 120x40; {1 if args.quick else 3} runs",
         ),
         ("Scale", bench_scale.run(runs=1 if args.quick else 3), "the sandbox's `large` scenario, no added latency"),
         (

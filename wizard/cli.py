@@ -7,6 +7,7 @@ Exit codes: 0 done, 1 failed (or a verify problem), 2 invalid input, 130 interru
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -219,6 +220,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return commands.internal_error(args, exc)
     finally:
         Parser.json_errors = False
+        if argv is None:
+            # The console script ends here: leave the libraries' objects to the operating system rather
+            # than have the collector walk them all at interpreter exit (about 0.1 s for a command).
+            gc.freeze()
 
 
 def _dispatch(args: argparse.Namespace) -> int:

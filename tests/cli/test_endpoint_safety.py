@@ -128,7 +128,7 @@ async def test_no_request_leaves_for_another_host(remote) -> None:
         arm_endpoint=r.running.info.arm_endpoint, ca_bundle=r.running.info.ca_bundle, managed_identity_only=True
     )
     async with Gateway(connection) as gateway:
-        client = gateway._client("resources", r.running.prod)
+        client = gateway._arm()
         for url in ("https://management.azure.com/subscriptions?api-version=2022-12-01",
                     r.running.info.arm_endpoint.replace("127.0.0.1", "localhost") + "/subscriptions"):
             with pytest.raises(Exception) as caught:

@@ -338,17 +338,23 @@ def _retry_policy(conn: Connection) -> Any:
     )
 
 
-def make_credential(conn: Connection, prompt: Callable[[str, str, Any], None] | None = None) -> Any:
+def make_credential(
+    conn: Connection, prompt: Callable[[str, str, Any], None] | None = None, transport: Any = None
+) -> Any:
     """The async credential: DefaultAzureCredential (an `az login` session is the common case).
 
     `prompt`, with --device-code, receives (verification URL, user code, expiry) instead of the
-    credential printing them: a full-screen program shows them itself.
+    credential printing them: a full-screen program shows them itself. `transport`: an azure-core
+    async transport for the credential's own requests (it then carries the CA itself); None for
+    azure.identity's default.
     """
     from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
 
     extra: dict[str, Any] = {}
     if conn.ca_bundle:
         extra["connection_verify"] = conn.ca_bundle
+    if transport is not None and not conn.device_code:
+        extra["transport"] = transport
     if conn.managed_identity_only:
         return SharedCredential(ManagedIdentityCredential(**extra))
     authority = AUTHORITIES.get(conn.cloud)

@@ -1,5 +1,11 @@
-"""The typed async gateway: every read and write runner-identity makes, through the Azure SDK's
-aio clients, returning `wizard.model` objects. ARM errors become one `GatewayError`.
+"""The typed async gateway: every read and write runner-identity makes, returning `wizard.model`
+objects. ARM errors become one `GatewayError`.
+
+Every request goes through one Resource Manager pipeline (azure-mgmt-core's `AsyncARMPipelineClient`,
+built by `Connection.client_kwargs`) as plain JSON, and long-running operations are polled by
+azure-mgmt-core's `AsyncARMPolling`: the azure-mgmt-* clients' generated operations and models cost
+about 0.1 s to import for the five of them, more than a round trip to Azure, and each answer was
+turned into `wizard.model` objects here anyway. The api-versions are the ones those clients send.
 """
 
 from __future__ import annotations
@@ -11,7 +17,9 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote
 
 from ..arm_guid import role_assignment_name
 from ..model import (
@@ -42,11 +50,15 @@ log = logging.getLogger("wizard.azure")
 T = TypeVar("T")
 
 IN_PROGRESS = {"inprogress", "updating", "provisioning", "creating", "deprovisioning", "deleting"}
+# The api-version of each request: what the azure-mgmt-* client named beside it sends.
 VAULT_API = "2023-07-01"
 STORAGE_API = "2023-05-01"
-PERMISSIONS_API = "2022-04-01"
-GROUPS_API = "2025-04-01"
-APPS_API = "2026-07-01"
+PERMISSIONS_API = "2022-04-01"  # azure-mgmt-authorization 4.0.0: permissions, role definitions, role assignments
+GROUPS_API = "2025-04-01"  # azure-mgmt-resource 26.0.0: resource groups, providers
+SUBSCRIPTIONS_API = "2022-12-01"  # azure-mgmt-resource-subscriptions 1.0.0: subscriptions, locations
+MSI_API = "2024-11-30"  # azure-mgmt-msi 7.1.0: user-assigned identities
+APPS_API = "2026-07-01"  # azure-mgmt-appcontainers 5.1.0: container apps, revisions
+MAX_PAGE = 1000  # the largest page ARM serves for a `$top`
 
 
 _GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
@@ -102,20 +114,31 @@ def role_guid_of(role_definition_id: str) -> str:
     return role_definition_id.rstrip("/").rsplit("/", 1)[-1].lower()
 
 
+def async_transport(connection: Connection) -> Any:
+    """The HTTP transport of every request: azure-core's `AsyncioRequestsTransport` (requests on the
+    event loop's worker threads), trusting `connection.ca_bundle` when set. Not aiohttp, azure-core's
+    default: importing it costs about 0.2 s on every command (it builds a TLS context as it loads),
+    while requests is loaded anyway (azure-identity's msal needs it)."""
+    from azure.core.pipeline.transport import AsyncioRequestsTransport
+
+    return AsyncioRequestsTransport(connection_verify=connection.ca_bundle or True)
+
+
 class Gateway:
     def __init__(self, connection: Connection, credential: Any = None) -> None:
         self.connection = connection
-        self.credential = credential or make_credential(connection)
-        self._clients: dict[tuple[str, str], Any] = {}
+        # The credential gets a transport of its own: each pipeline closes its transport with it.
+        self.credential = credential or make_credential(connection, transport=async_transport(connection))
+        self._pipeline: Any = None
         self._role_cache: dict[str, list[RoleDefinition]] = {}
         self._role_locks: dict[str, asyncio.Lock] = {}
         # Seconds to wait between retries of a role assignment refused with PrincipalNotFound.
         self.principal_retry_delays: tuple[float, ...] = (2.0, 4.0, 8.0, 16.0)
 
     async def close(self) -> None:
-        for client in self._clients.values():
-            await client.close()
-        self._clients.clear()
+        if self._pipeline is not None:
+            await self._pipeline.close()
+            self._pipeline = None
         with contextlib.suppress(Exception):
             await self.credential.close()
 
@@ -125,47 +148,58 @@ class Gateway:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    # -- clients --------------------------------------------------------------------------------
-    def _client(self, kind: str, subscription: str = "") -> Any:
-        key = (kind, subscription.lower())
-        if key not in self._clients:
-            # The one pipeline (wizard.azure.connection): one retry layer that reports its retries, a guard
-            # that sends nothing to another host, and no silent resource provider registration.
+    # -- the pipeline ---------------------------------------------------------------------------
+    def _arm(self) -> Any:
+        """The one Resource Manager pipeline client, built on first use. The pipeline is
+        `Connection.client_kwargs`': one retry layer that reports its retries, a guard that sends nothing
+        to another host, and no silent resource provider registration."""
+        if self._pipeline is None:
+            from azure.mgmt.core import AsyncARMPipelineClient
+
             kw = self.connection.client_kwargs(self.credential)
-            cred = self.credential
-            if kind == "subscriptions":
-                from azure.mgmt.resource.subscriptions.aio import SubscriptionClient
+            for unused in ("credential_scopes", "polling_interval"):  # the clients' own settings, not the pipeline's
+                kw.pop(unused, None)
+            self._pipeline = AsyncARMPipelineClient(transport=async_transport(self.connection), **kw)
+        return self._pipeline
 
-                self._clients[key] = SubscriptionClient(cred, **kw)
-            elif kind == "resources":
-                from azure.mgmt.resource.resources.aio import ResourceManagementClient
+    async def _send(
+        self,
+        what: str,
+        method: str,
+        path: str,
+        api_version: str | None,
+        body: Any = None,
+        params: dict[str, str] | None = None,
+    ) -> Any:
+        """One request to Resource Manager: `path` relative to the endpoint (or a whole nextLink, with
+        `api_version` None), `body` sent as JSON. Returns the response (its body read). Raises GatewayError
+        when it cannot be sent (after the pipeline's retries); error statuses are the caller's to judge."""
+        from azure.core.rest import HttpRequest
 
-                self._clients[key] = ResourceManagementClient(cred, subscription, **kw)
-            elif kind == "msi":
-                from azure.mgmt.msi.aio import ManagedServiceIdentityClient
+        query = dict(params or {})
+        if api_version:
+            query["api-version"] = api_version
+        client = self._arm()
+        request = HttpRequest(
+            method, client.format_url(path), params=query, json=body, headers={"Accept": "application/json"}
+        )
+        return await self._call(what, client.send_request(request))
 
-                self._clients[key] = ManagedServiceIdentityClient(cred, subscription, **kw)
-            elif kind == "authorization":
-                from azure.mgmt.authorization.aio import AuthorizationManagementClient
-
-                self._clients[key] = AuthorizationManagementClient(cred, subscription, **kw)
-            elif kind == "apps":
-                from azure.mgmt.appcontainers.aio import ContainerAppsAPIClient
-
-                self._clients[key] = ContainerAppsAPIClient(cred, subscription, **kw)
-            else:  # pragma: no cover - programming error
-                raise ValueError(kind)
-        return self._clients[key]
+    async def _json(
+        self, what: str, method: str, path: str, api_version: str, body: Any = None, missing_ok: bool = False
+    ) -> Any:
+        """The JSON answer of one request ({} for an empty body); None for a 404 when `missing_ok`.
+        Raises GatewayError for any other error status."""
+        response = await self._send(what, method, path, api_version, body)
+        if response.status_code == 404 and missing_ok:
+            return None
+        if response.status_code >= 400:
+            raise translate_response(response, what)
+        return response.json() if response.content else {}
 
     async def _call(self, what: str, coro: Awaitable[T]) -> T:
         try:
             return await coro
-        except Exception as exc:
-            raise translate(exc, what) from exc
-
-    async def _collect(self, what: str, pages: AsyncIterator[Any]) -> list[Any]:
-        try:
-            return [item async for item in pages]
         except Exception as exc:
             raise translate(exc, what) from exc
 
@@ -181,53 +215,66 @@ class Gateway:
 
     # -- reads ----------------------------------------------------------------------------------
     async def subscriptions(self, default: str | None = None) -> list[Subscription]:
-        found = await self._collect("list subscriptions", self._client("subscriptions").subscriptions.list())
+        found = await self._raw_list("list subscriptions", "/subscriptions", SUBSCRIPTIONS_API)
         subs = [
             Subscription(
-                id=s.subscription_id,
-                name=s.display_name or s.subscription_id,
-                tenant_id=s.tenant_id or "",
-                state=str(getattr(s.state, "value", s.state) or ""),
-                is_default=bool(default and s.subscription_id.lower() == default.lower()),
+                id=s["subscriptionId"],
+                name=s.get("displayName") or s["subscriptionId"],
+                tenant_id=s.get("tenantId") or "",
+                state=str(s.get("state") or ""),
+                is_default=bool(default and s["subscriptionId"].lower() == default.lower()),
             )
             for s in found
         ]
         return sorted(subs, key=lambda s: (not s.is_default, s.name.lower()))
 
     async def resource_groups(self, subscription: str) -> list[ResourceGroup]:
-        found = await self._raw_list(
-            "list resource groups", subscription, f"/subscriptions/{subscription}/resourcegroups", GROUPS_API
-        )
-        groups = [ResourceGroup(g["id"], g["name"], g.get("location", ""), dict(g.get("tags") or {})) for g in found]
-        return sorted(groups, key=lambda g: g.name.lower())
+        """Every resource group in the subscription the caller may read, sorted by name."""
+        return await _whole(self.resource_group_pages(subscription))
+
+    def resource_group_pages(self, subscription: str) -> AsyncIterator[Page[ResourceGroup]]:
+        """The resource groups a page at a time (ResourceGroups_List). `$top` is a page size there
+        (Azure/azure-sdk-for-python#541) and ARM serves at most 1000 (InvalidTopInQueryString above it,
+        Azure/azure-sdk-for-js#18535): a subscription holds at most 980 groups, so one page holds them all."""
+        path = f"/subscriptions/{_q(subscription)}/resourcegroups"
+        return self._pages("list resource groups", path, GROUPS_API, _group, {"$top": str(MAX_PAGE)})
 
     async def locations(self, subscription: str) -> list[Location]:
         """The regions `subscription` offers, for the identity's region (GET
         /subscriptions/{id}/locations, Microsoft.Resources' Subscriptions_ListLocations), sorted by
         display name, physical regions first (logical ones such as "Europe" hold no resources)."""
-        pages = self._client("subscriptions").subscriptions.list_locations(subscription)
-        found = await self._collect("list the subscription's regions", pages)
+        path = f"/subscriptions/{_q(subscription)}/locations"
+        found = await self._raw_list("list the subscription's regions", path, SUBSCRIPTIONS_API)
         regions = []
         for loc in found:
-            kind = getattr(loc.metadata, "region_type", None)
-            kind = str(getattr(kind, "value", kind) or "Physical")
-            if loc.name:
-                regions.append(Location(str(loc.name), str(loc.display_name or loc.name), kind.lower() != "logical"))
+            kind = str((loc.get("metadata") or {}).get("regionType") or "Physical")
+            if loc.get("name"):
+                name = str(loc["name"])
+                regions.append(Location(name, str(loc.get("displayName") or name), kind.lower() != "logical"))
         return sorted(regions, key=lambda r: (not r.physical, r.display_name.lower()))
 
     async def resource_group(self, subscription: str, name: str) -> ResourceGroup | None:
-        client = self._client("resources", subscription)
-        return await self._maybe(f"read resource group {name}", client.resource_groups.get(name), _group)
+        path = f"/subscriptions/{_q(subscription)}/resourcegroups/{_q(name)}"
+        found = await self._json(f"read resource group {name}", "GET", path, GROUPS_API, missing_ok=True)
+        return _group(found) if found is not None else None
 
     async def identities(self, subscription: str, resource_group: str | None = None) -> list[Identity]:
-        ops = self._client("msi", subscription).user_assigned_identities
-        pages = ops.list_by_resource_group(resource_group) if resource_group else ops.list_by_subscription()
-        found = await self._collect("list managed identities", pages)
-        return sorted((_identity(i) for i in found), key=lambda i: i.name.lower())
+        """The user-assigned identities in the subscription (or one of its groups), sorted by name."""
+        return await _whole(self.identity_pages(subscription, resource_group))
+
+    def identity_pages(self, subscription: str, resource_group: str | None = None) -> AsyncIterator[Page[Identity]]:
+        """The user-assigned identities a page at a time (UserAssignedIdentities_ListBySubscription or
+        _ListByResourceGroup: no `$top`, the provider decides the page size)."""
+        scope = f"/subscriptions/{_q(subscription)}"
+        if resource_group:
+            scope += f"/resourceGroups/{_q(resource_group)}"
+        path = f"{scope}/providers/Microsoft.ManagedIdentity/userAssignedIdentities"
+        return self._pages("list managed identities", path, MSI_API, _identity)
 
     async def identity(self, subscription: str, resource_group: str, name: str) -> Identity | None:
-        ops = self._client("msi", subscription).user_assigned_identities
-        return await self._maybe(f"read identity {name}", ops.get(resource_group, name), _identity)
+        path = _identity_path(subscription, resource_group, name)
+        found = await self._json(f"read identity {name}", "GET", path, MSI_API, missing_ok=True)
+        return _identity(found) if found is not None else None
 
     async def identity_by_id(self, identity_id: str) -> Identity | None:
         """A user-assigned identity by resource id (any subscription); None when it no longer exists."""
@@ -237,16 +284,16 @@ class Gateway:
     async def provider_state(self, subscription: str, namespace: str) -> str:
         """A resource provider's `registrationState` in the subscription ("Registered", "NotRegistered",
         "Registering", ...), from GET /subscriptions/{id}/providers/{namespace} (Providers_Get)."""
-        client = self._client("resources", subscription)
-        found = await self._call(f"read resource provider {namespace}", client.providers.get(namespace))
-        return str(found.registration_state or "")
+        path = f"/subscriptions/{_q(subscription)}/providers/{_q(namespace)}"
+        found = await self._json(f"read resource provider {namespace}", "GET", path, GROUPS_API)
+        return str(found.get("registrationState") or "")
 
     async def register_provider(self, subscription: str, namespace: str) -> str:
         """POST .../providers/{namespace}/register (Providers_Register): asks Azure to register the provider
         for the whole subscription; returns the state it answers (usually "Registering")."""
-        client = self._client("resources", subscription)
-        found = await self._call(f"register resource provider {namespace}", client.providers.register(namespace))
-        return str(found.registration_state or "")
+        path = f"/subscriptions/{_q(subscription)}/providers/{_q(namespace)}/register"
+        found = await self._json(f"register resource provider {namespace}", "POST", path, GROUPS_API)
+        return str(found.get("registrationState") or "")
 
     async def role_definitions(self, subscription: str) -> list[RoleDefinition]:
         """Built-in and custom roles usable in the subscription, read once per run."""
@@ -255,7 +302,7 @@ class Gateway:
         async with lock:
             if key not in self._role_cache:
                 path = f"/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions"
-                found = await self._raw_list("list role definitions", subscription, path, PERMISSIONS_API)
+                found = await self._raw_list("list role definitions", path, PERMISSIONS_API)
                 self._role_cache[key] = sorted((_role_json(r) for r in found), key=lambda r: r.name.lower())
         return self._role_cache[key]
 
@@ -268,9 +315,10 @@ class Gateway:
         return matches[0] if matches else None
 
     async def role_assignments(self, subscription: str, principal_id: str) -> list[RoleAssignment]:
-        ops = self._client("authorization", subscription).role_assignments
-        pages = ops.list_for_subscription(filter=f"principalId eq '{principal_id}'")
-        found = await self._collect("list role assignments", pages)
+        path = f"/subscriptions/{_q(subscription)}/providers/Microsoft.Authorization/roleAssignments"
+        found = await self._raw_list(
+            "list role assignments", path, PERMISSIONS_API, {"$filter": f"principalId eq '{principal_id}'"}
+        )
         return [_assignment(a) for a in found]
 
     async def scope_resources(self, subscription: str) -> list[ScopeResource]:
@@ -279,10 +327,10 @@ class Gateway:
         Each provider's own list carries the properties (a vault's enableRbacAuthorization), so
         this is one round trip; the generic resource list would need a read per vault after it.
         """
-        base = f"/subscriptions/{subscription}/providers"
+        base = f"/subscriptions/{_q(subscription)}/providers"
         vaults, accounts = await asyncio.gather(
-            self._raw_list("list key vaults", subscription, f"{base}/{ARM_TYPE_VAULT}", VAULT_API),
-            self._raw_list("list storage accounts", subscription, f"{base}/{ARM_TYPE_STORAGE}", STORAGE_API),
+            self._raw_list("list key vaults", f"{base}/{ARM_TYPE_VAULT}", VAULT_API),
+            self._raw_list("list storage accounts", f"{base}/{ARM_TYPE_STORAGE}", STORAGE_API),
         )
         found = [_scope_resource_json(r) for r in (*vaults, *accounts)]
         return sorted(found, key=lambda r: (not r.is_vault, r.name.lower()))
@@ -290,40 +338,40 @@ class Gateway:
     async def vaults(self, subscription: str) -> list[ScopeResource]:
         """Every Key Vault in the subscription the caller may read, with its permission model."""
         path = f"/subscriptions/{subscription}/providers/{ARM_TYPE_VAULT}"
-        found = await self._raw_list("list key vaults", subscription, path, VAULT_API)
+        found = await self._raw_list("list key vaults", path, VAULT_API)
         return [_scope_resource_json(r) for r in found]
 
     async def scope_resource(self, resource_id: str) -> ScopeResource | None:
         """One vault or storage account by id, with a vault's permission model; None if it is gone."""
-        sub, _, name = split_id(resource_id)
-        client = self._client("resources", sub)
+        name = resource_id.rstrip("/").rsplit("/", 1)[-1]
         api = VAULT_API if "/microsoft.keyvault/" in resource_id.lower() else STORAGE_API
-        res = await self._maybe(f"read {name}", client.resources.get_by_id(resource_id, api_version=api), lambda r: r)
-        if res is None:
-            return None
-        return _scope_resource_json(res.as_dict())
+        found = await self._json(f"read {name}", "GET", resource_id, api, missing_ok=True)
+        return _scope_resource_json(found) if found is not None else None
 
     async def container_apps(self, subscription: str) -> list[ContainerApp]:
+        """Every container app in the subscription the caller may read, sorted by name."""
+        return await _whole(self.container_app_pages(subscription))
+
+    def container_app_pages(self, subscription: str) -> AsyncIterator[Page[ContainerApp]]:
+        """The container apps a page at a time (ContainerApps_ListBySubscription: no `$top`, the
+        provider decides the page size)."""
         path = f"/subscriptions/{subscription}/providers/{ARM_TYPE_CONTAINER_APP}"
-        found = await self._raw_list("list container apps", subscription, path, APPS_API)
-        return sorted((_app(a) for a in found), key=lambda a: a.name.lower())
+        return self._pages("list container apps", path, APPS_API, _app)
 
     async def container_app(self, app_id: str) -> ContainerApp | None:
         raw = await self.container_app_raw(app_id)
         return _app(raw) if raw is not None else None
 
     async def container_app_raw(self, app_id: str) -> dict[str, Any] | None:
-        sub, rg, name = split_id(app_id)
-        ops = self._client("apps", sub).container_apps
-        return await self._maybe(f"read container app {name}", ops.get(rg, name), lambda a: a.as_dict())
+        name = split_id(app_id)[2]
+        found = await self._json(f"read container app {name}", "GET", _app_path(app_id), APPS_API, missing_ok=True)
+        return dict(found) if found is not None else None
 
     async def revisions(self, app_id: str) -> list[Revision]:
-        sub, rg, name = split_id(app_id)
-        ops = self._client("apps", sub).container_apps_revisions
-        found = await self._collect(f"list revisions of {name}", ops.list_revisions(rg, name))
+        name = split_id(app_id)[2]
+        found = await self._raw_list(f"list revisions of {name}", f"{_app_path(app_id)}/revisions", APPS_API)
         result = []
-        for rev in found:
-            raw = rev.as_dict()
+        for raw in found:
             props = raw.get("properties") or {}
             result.append(
                 Revision(
@@ -339,57 +387,58 @@ class Gateway:
         """The signed-in caller's effective permissions at a scope (any scope: the SDK has no call for
         a subscription's, so this is a plain GET through the same pipeline)."""
         path = f"{scope.rstrip('/')}/providers/Microsoft.Authorization/permissions"
-        found = await self._raw_list(f"read permissions at {scope}", subscription_of(scope), path, PERMISSIONS_API)
+        found = await self._raw_list(f"read permissions at {scope}", path, PERMISSIONS_API)
         return [Permission(tuple(p.get("actions") or []), tuple(p.get("notActions") or [])) for p in found]
 
-    async def _raw_list(self, what: str, subscription: str, path: str, api_version: str) -> list[dict[str, Any]]:
-        """Every page of an ARM list as plain JSON. Used for the long lists (about 930 roles, thousands
-        of groups), where building SDK model objects costs more than the wait for Azure."""
-        from azure.core.rest import HttpRequest
-
-        client = self._client("resources", subscription)
-        url = f"{path}?api-version={api_version}"
+    async def _raw_list(
+        self, what: str, path: str, api_version: str, params: dict[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every page of an ARM list as plain JSON. Raises GatewayError."""
         items: list[dict[str, Any]] = []
+        async for page in self._pages(what, path, api_version, lambda item: item, params):
+            items += page.items
+        return items
+
+    async def _pages(
+        self,
+        what: str,
+        path: str,
+        api_version: str,
+        convert: Callable[[dict[str, Any]], T],
+        params: dict[str, str] | None = None,
+    ) -> AsyncIterator[Page[T]]:
+        """An ARM list a page at a time as it arrives, each item converted, following `nextLink`
+        (which carries its own query). Raises GatewayError."""
+        url: str = path
+        version: str | None = api_version
         while url:
-            response = await self._call(what, client.send_request(HttpRequest("GET", url)))
+            response = await self._send(what, "GET", url, version, params=params)
             if response.status_code >= 400:
                 raise translate_response(response, what)
             doc = response.json()
-            items += doc.get("value", [])
-            url = doc.get("nextLink") or ""
-        return items
+            url, version, params = doc.get("nextLink") or "", None, None
+            yield Page([convert(item) for item in doc.get("value") or []], more=bool(url))
 
     async def can(self, scope: str, action: str) -> bool:
         return allows(await self.permissions(scope), action)
-
-    async def _maybe(self, what: str, coro: Awaitable[Any], convert: Callable[[Any], T]) -> T | None:
-        try:
-            return convert(await coro)
-        except Exception as exc:
-            err = translate(exc, what)
-            if err.status == 404:
-                return None
-            raise err from exc
 
     # -- writes ---------------------------------------------------------------------------------
     async def create_identity(
         self, subscription: str, resource_group: str, name: str, location: str, tags: dict[str, str]
     ) -> Identity:
-        ops = self._client("msi", subscription).user_assigned_identities
         body = {"location": location, "tags": tags}
-        return _identity(await self._call(f"create identity {name}", ops.create_or_update(resource_group, name, body)))
+        path = _identity_path(subscription, resource_group, name)
+        return _identity(await self._json(f"create identity {name}", "PUT", path, MSI_API, body))
 
     async def delete_identity(self, identity_id: str) -> None:
         sub, rg, name = split_id(identity_id)
-        ops = self._client("msi", sub).user_assigned_identities
-        await self._call(f"delete identity {name}", ops.delete(rg, name))
+        await self._json(f"delete identity {name}", "DELETE", _identity_path(sub, rg, name), MSI_API)
 
     async def create_role_assignment(
         self, scope: str, role: RoleDefinition, principal_id: str, name: str | None = None
     ) -> RoleAssignment:
         """Assign a role to a service principal; an assignment that already exists counts as done."""
         sub = subscription_of(scope)
-        ops = self._client("authorization", sub).role_assignments
         name = name or assignment_name(scope, principal_id, role.guid)
         body = {
             "properties": {
@@ -400,11 +449,11 @@ class Gateway:
             }
         }
         what = f"assign '{role.name}' at {scope}"
+        path = f"{scope.rstrip('/')}/providers/Microsoft.Authorization/roleAssignments/{_q(name)}"
         for delay in (*self.principal_retry_delays, None):
             try:
-                return _assignment(await ops.create(scope, name, body))
-            except Exception as exc:
-                err = translate(exc, what)
+                return _assignment(await self._json(what, "PUT", path, PERMISSIONS_API, body))
+            except GatewayError as err:
                 if err.code == "RoleAssignmentExists":
                     existing = await self.find_assignment(scope, principal_id, role.guid)
                     if existing is not None:
@@ -413,7 +462,7 @@ class Gateway:
                     notify_retry("Entra ID has not replicated the new identity yet (PrincipalNotFound)", delay)
                     await asyncio.sleep(delay)
                     continue
-                raise err from exc
+                raise
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def find_assignment(self, scope: str, principal_id: str, role_guid: str) -> RoleAssignment | None:
@@ -423,8 +472,7 @@ class Gateway:
         return None
 
     async def delete_role_assignment(self, assignment_id: str) -> None:
-        ops = self._client("authorization", subscription_of(assignment_id)).role_assignments
-        await self._call("delete role assignment", ops.delete_by_id(assignment_id))
+        await self._json("delete role assignment", "DELETE", assignment_id, PERMISSIONS_API)
 
     async def settled_app(self, app_id: str, timeout_s: float = 1800.0) -> ContainerApp:
         """The app once its provisioning has ended: for when the operation's own poller was lost."""
@@ -460,10 +508,9 @@ class Gateway:
     ) -> dict[str, Any]:
         """Like `patch_container_app`, returning the app as the operation's result holds it (ARM JSON),
         for a comparison with what was read before."""
-        sub, rg, name = split_id(app_id)
-        ops = self._client("apps", sub).container_apps
+        name = split_id(app_id)[2]
         what = f"update container app {name}"
-        poller = await self._call(what, ops.begin_update(rg, name, body))
+        poller = await self._begin_update(what, app_id, body)
         try:
             result = await self._call(what, _watched(poller, on_status))
         except GatewayError as err:
@@ -473,7 +520,32 @@ class Gateway:
             # SDK's retries). The app's own provisioningState tells the same story.
             log.info("operation status of %s unreadable (%s); watching the app instead", name, err.code)
             return dict((await self.settled_app(app_id)).raw)
-        return dict(result.as_dict())
+        return dict(result)
+
+    async def _begin_update(self, what: str, app_id: str, body: dict[str, Any]) -> Any:
+        """PATCH the app and return the poller of its long-running operation: azure-core's
+        AsyncLROPoller with azure-mgmt-core's AsyncARMPolling (Azure-AsyncOperation, then Location, then
+        the app's provisioningState; Retry-After honoured, else `Connection.poll_interval`), as
+        azure-mgmt-appcontainers' `begin_update` builds it. The result is the app as ARM JSON."""
+        from azure.core.polling import AsyncLROPoller
+        from azure.core.rest import HttpRequest
+        from azure.mgmt.core.polling.async_arm_polling import AsyncARMPolling
+
+        client = self._arm()
+        request = HttpRequest(
+            "PATCH",
+            client.format_url(_app_path(app_id)),
+            params={"api-version": APPS_API},
+            json=body,
+            headers={"Accept": "application/json"},
+        )
+        # The pipeline response (not only the HTTP one) starts the poller, as the generated clients do.
+        initial = await self._call(what, client._pipeline.run(request))
+        if initial.http_response.status_code not in (200, 202):
+            raise translate_response(initial.http_response, what)
+        endpoint = {"endpoint": self.connection.endpoint}
+        polling = AsyncARMPolling(self.connection.poll_interval, path_format_arguments=endpoint)
+        return AsyncLROPoller(client, initial, lambda response: response.http_response.json(), polling)
 
 
 async def _watched(poller: Any, on_status: Callable[[str], None] | None, every_s: float = 0.1) -> Any:
@@ -511,20 +583,54 @@ def _scope_resource_json(res: dict[str, Any]) -> ScopeResource:
     )
 
 
-def _group(g: Any) -> ResourceGroup:
-    return ResourceGroup(id=g.id, name=g.name, location=g.location, tags=dict(g.tags or {}))
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list; `more`: a nextLink follows it."""
+
+    items: list[T]
+    more: bool
 
 
-def _identity(i: Any) -> Identity:
+async def _whole(pages: AsyncIterator[Page[Any]]) -> list[Any]:
+    """Every page's items, sorted by name (ignoring case), as every list is shown."""
+    items: list[Any] = []
+    async for page in pages:
+        items += page.items
+    return sorted(items, key=lambda item: item.name.lower())
+
+
+def _q(segment: str) -> str:
+    """One path segment, quoted as the azure-mgmt-* clients quote names in their URLs."""
+    return quote(segment, safe="")
+
+
+def _identity_path(subscription: str, resource_group: str, name: str) -> str:
+    return (
+        f"/subscriptions/{_q(subscription)}/resourceGroups/{_q(resource_group)}"
+        f"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{_q(name)}"
+    )
+
+
+def _app_path(app_id: str) -> str:
+    sub, rg, name = split_id(app_id)
+    return f"/subscriptions/{_q(sub)}/resourceGroups/{_q(rg)}/providers/Microsoft.App/containerApps/{_q(name)}"
+
+
+def _group(g: dict[str, Any]) -> ResourceGroup:
+    return ResourceGroup(id=g["id"], name=g["name"], location=g.get("location", ""), tags=dict(g.get("tags") or {}))
+
+
+def _identity(i: dict[str, Any]) -> Identity:
+    props = i.get("properties") or {}
     return Identity(
-        id=i.id,
-        name=i.name,
-        resource_group=resource_group_of(i.id),
-        location=i.location,
-        client_id=i.client_id,
-        principal_id=i.principal_id,
-        tenant_id=i.tenant_id,
-        tags=dict(i.tags or {}),
+        id=i["id"],
+        name=i["name"],
+        resource_group=resource_group_of(i["id"]),
+        location=i.get("location", ""),
+        client_id=props.get("clientId") or "",
+        principal_id=props.get("principalId") or "",
+        tenant_id=props.get("tenantId") or "",
+        tags=dict(i.get("tags") or {}),
     )
 
 
@@ -546,15 +652,16 @@ def _role_json(r: dict[str, Any]) -> RoleDefinition:
     )
 
 
-def _assignment(a: Any) -> RoleAssignment:
+def _assignment(a: dict[str, Any]) -> RoleAssignment:
+    props = a.get("properties") or {}
     return RoleAssignment(
-        id=a.id,
-        name=a.name,
-        scope=a.scope,
-        role_guid=role_guid_of(a.role_definition_id),
-        principal_id=a.principal_id,
-        principal_type=str(getattr(a.principal_type, "value", a.principal_type) or "") or None,
-        created_on=a.created_on.isoformat() if getattr(a, "created_on", None) else None,
+        id=a["id"],
+        name=a["name"],
+        scope=props.get("scope") or "",
+        role_guid=role_guid_of(props.get("roleDefinitionId") or ""),
+        principal_id=props.get("principalId") or "",
+        principal_type=str(props.get("principalType") or "") or None,
+        created_on=str(props["createdOn"]) if props.get("createdOn") else None,
     )
 
 

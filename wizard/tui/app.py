@@ -288,11 +288,20 @@ class RunnerIdentityApp(App[int]):
     @work(exclusive=True, exit_on_error=False, group="catalog", description="the subscription's lists")
     async def _load_catalog(self, subscription: str) -> None:
         from ..azure.errors import GatewayError
-        from ..catalog import load_catalog
+        from ..catalog import open_catalog
 
         assert self.gateway is not None
+        catalog = None
         try:
-            catalog = await load_catalog(self.gateway, subscription)
+            catalog, rest = await open_catalog(self.gateway, subscription)
+            if self.state.catalog_loaded(catalog):
+                if self.catalog_ready_hook is not None:
+                    self.catalog_ready_hook(subscription)
+                self.post_message(CatalogLoaded(catalog))
+            # A list longer than a page goes on loading behind the screen; each is shown again when whole.
+            async for grown in rest:
+                if self.state.catalog_loaded(catalog):
+                    self.post_message(CatalogLoaded(catalog, grown))
         except (GatewayError, OSError) as err:
             text = (
                 err.plain() if isinstance(err, GatewayError) else f"Could not list the subscription's resources: {err}"
@@ -304,10 +313,8 @@ class RunnerIdentityApp(App[int]):
         finally:
             if self._catalog_loading == subscription:
                 self._catalog_loading = None
-        if self.state.catalog_loaded(catalog):
-            if self.catalog_ready_hook is not None:
-                self.catalog_ready_hook(subscription)
-            self.post_message(CatalogLoaded(catalog))
+            if catalog is not None and not catalog.complete and self.state.catalogs.get(subscription) is catalog:
+                del self.state.catalogs[subscription]  # unfinished: read again when next asked for
         self.call_after_refresh(self._keep_out_of_collections)
 
     def _keep_out_of_collections(self) -> None:
@@ -319,7 +326,7 @@ class RunnerIdentityApp(App[int]):
 
     def on_catalog_loaded(self, message: CatalogLoaded) -> None:
         # Screens listen for the catalog themselves; the app passes it on to the one showing.
-        self.screen.post_message(CatalogLoaded(message.catalog))
+        self.screen.post_message(CatalogLoaded(message.catalog, message.grown))
 
     def on_catalog_failed(self, message: CatalogFailed) -> None:
         self.screen.post_message(CatalogFailed(message.subscription, message.text))

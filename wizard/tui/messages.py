@@ -59,11 +59,13 @@ class DeviceCode(Message, bubble=False):
 
 
 class CatalogLoaded(Message, bubble=False):
-    """Every list of one subscription is loaded (`wizard.catalog.Catalog`)."""
+    """One subscription's lists are loaded (`wizard.catalog.Catalog`): every list's first page, or
+    (`grown`: a Catalog field such as "apps") one more long list is now whole."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, grown: str | None = None) -> None:
         super().__init__()
         self.catalog = catalog
+        self.grown = grown
 
 
 class CatalogFailed(Message, bubble=False):

@@ -42,7 +42,8 @@ class WizardState:
     catalog: Catalog | None = None
     catalog_error: str | None = None
     catalog_started: float = 0.0  # perf_counter when the subscription was chosen
-    catalog_ready: float = 0.0  # perf_counter when its lists were all loaded (the benchmark reads it)
+    catalog_ready: float = 0.0  # perf_counter when every list had its first page (the benchmark reads it)
+    catalog_whole: float = 0.0  # perf_counter when every list was whole
     resource_group: str = ""
     identity_name: str = ""
     location: str | None = None  # None: the resource group's region
@@ -71,6 +72,7 @@ class WizardState:
         self.catalog_error = None
         self.catalog_started = time.perf_counter()
         self.catalog_ready = self.catalog_started if self.catalog is not None else 0.0
+        self.catalog_whole = self.catalog_started if self.catalog is not None and self.catalog.complete else 0.0
         self.can_assign, self.existing_assignments = {}, []
         if old is None:
             return True
@@ -122,6 +124,8 @@ class WizardState:
         self.catalog, self.catalog_error = catalog, None
         if not self.catalog_ready:
             self.catalog_ready = time.perf_counter()
+        if catalog.complete and not self.catalog_whole:
+            self.catalog_whole = time.perf_counter()
         return True
 
     def subscription_name(self, sub: str | None = None) -> str:

@@ -163,6 +163,7 @@ class CatalogScreen(WizardScreen):
     chosen); if loading failed, why, and ctrl+r to try again."""
 
     LIST_ID = "list"
+    SHOWS: ClassVar[tuple[str, ...]] = ()  # the catalog's long lists (Catalog fields) this screen shows
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+r", "reload", "Reload lists")]
 
     def list_column(self, label: str, placeholder: str, detail: bool = False) -> ComposeResult:
@@ -185,8 +186,15 @@ class CatalogScreen(WizardScreen):
                 self.wizard.load_catalog(self.state.subscription)  # already loading, usually: then a no-op
         self._catalog_arrived()
 
-    def on_catalog_loaded(self, _message: CatalogLoaded) -> None:
-        self._catalog_arrived()
+    def on_catalog_loaded(self, message: CatalogLoaded) -> None:
+        if message.grown is None:
+            self._catalog_arrived()
+        elif message.grown in self.SHOWS and message.catalog is self.state.catalog:
+            # A long list is whole now: shown again where the admin is, the focus left where it was.
+            focused = self.app.focused
+            self.show_catalog(message.catalog)
+            if focused is not None and focused.is_attached and focused is not self.app.focused:
+                focused.focus()
 
     def on_catalog_failed(self, message: CatalogFailed) -> None:
         self.query_one(f"#{self.LIST_ID}").loading = False

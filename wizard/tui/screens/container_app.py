@@ -26,6 +26,7 @@ def identities(app: ContainerApp) -> str:
 
 class ContainerAppScreen(CatalogScreen):
     LIST_ID = "apps"
+    SHOWS = ("apps",)
     TITLE = "The container app, and the runner's container"
     PORTAL = "Container Apps → <app> → Settings → Identity; Application → Containers"
     HELP = (
@@ -68,6 +69,7 @@ class ContainerAppScreen(CatalogScreen):
                 for a in catalog.apps
             ],
             chosen=self.state.app_id if self._app() else None,
+            more_coming="apps" in catalog.loading,
         )
         if not catalog.apps:
             self.say("[$text-warning]No container apps in this subscription: is the runner deployed in another?[/]")

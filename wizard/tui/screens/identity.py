@@ -21,6 +21,7 @@ NAME_RULE = "3–128 characters: letters, digits, hyphens, underscores; starting
 
 class IdentityScreen(CatalogScreen):
     LIST_ID = "groups"
+    SHOWS = ("groups", "identities")
     TITLE = "The managed identity: create one, or reuse one"
     PORTAL = "Managed Identities → + Create (Basics: resource group, name, region; Tags)"
     HELP = (
@@ -59,7 +60,7 @@ class IdentityScreen(CatalogScreen):
     def show_catalog(self, catalog: Catalog) -> None:
         groups = self.query_one("#groups", FilterList)
         group = self.state.group()
-        if self.state.resource_group and group is None:
+        if self.state.resource_group and group is None and "groups" not in catalog.loading:
             self.say(
                 f"[$text-warning]! There is no resource group {az(self.state.resource_group)} in "
                 f"{az(self.state.subscription_name())}: choose one.[/]"
@@ -68,6 +69,7 @@ class IdentityScreen(CatalogScreen):
         groups.set_items(
             [Item(g.name, f"{az(g.name)}  [dim]{az(g.location)}[/]", g.location) for g in catalog.groups],
             chosen=group.name if group else None,
+            more_coming="groups" in catalog.loading,
         )
         if not catalog.groups:
             self.say("[$text-warning]! This subscription has no resource groups: create one in the portal first.[/]")

@@ -23,6 +23,7 @@ from textual.widgets.option_list import Option
 
 NOTHING = "__none__"
 MORE = "__more__"
+LOADING = "__loading__"
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,10 @@ class FilterList(Vertical):
         self._labels: list[str] = []
         self.chosen: str | None = None  # marked with a ● (see choose())
         self.matches = 0  # how many items the filter matches now (more than are shown, past `limit`)
+        self.more_coming = False  # the items are a list's first pages: the rest is on its way
+        # One Option per item and mark, kept while the items are: an Option keeps its parsed label, so a
+        # keystroke re-parses none of the console markup of the matches it shows again.
+        self._made: dict[tuple[str, bool | None], Option] = {}
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder=self.placeholder, select_on_focus=False)
@@ -98,10 +103,17 @@ class FilterList(Vertical):
         option = options.get_option_at_index(options.highlighted)
         return None if option.disabled else option.id
 
-    def set_items(self, items: list[Item], keep: str | None = None, chosen: str | None = None) -> None:
+    def set_items(
+        self, items: list[Item], keep: str | None = None, chosen: str | None = None, more_coming: bool = False
+    ) -> None:
+        """Show `items`, filtered by what is typed. The cursor goes to `keep`, else stays on the item
+        it is on (the list was shown before), else goes to `chosen`. `more_coming`: say under the
+        list that the rest of it is still loading."""
+        keep = keep if keep is not None else (self.highlighted_key if self.items else None) or chosen
         self.items = items
         self.chosen = chosen
-        keep = keep if keep is not None else chosen
+        self.more_coming = more_coming
+        self._made = {}
         self._labels = [Text.from_markup(i.label).plain.lower() for i in items]
         self._haystacks = [f"{label} {i.search.lower()}" for label, i in zip(self._labels, items, strict=True)]
         self.refilter(keep)
@@ -126,7 +138,9 @@ class FilterList(Vertical):
             options.append(
                 Option(f"[dim]… {len(found) - self.limit:,} more: type to narrow the list[/]", id=MORE, disabled=True)
             )
-        if not found:
+        if self.more_coming:
+            options.append(Option("[dim]… loading the rest of the list[/]", id=LOADING, disabled=True))
+        elif not found:
             text = "nothing matches: try fewer letters" if query else "none here"
             options.append(Option(f"[dim]{text}[/]", id=NOTHING, disabled=True))
         option_list = self.option_list
@@ -138,10 +152,12 @@ class FilterList(Vertical):
                 option_list.highlighted = option_list.get_option_index(keep)
 
     def _option(self, item: Item) -> Option:
-        if self.chosen is None:
-            return Option(item.label, id=item.key)
-        mark = "[b $accent]●[/] " if item.key == self.chosen else "  "
-        return Option(mark + item.label, id=item.key)
+        marked = None if self.chosen is None else item.key == self.chosen
+        made = self._made.get((item.key, marked))
+        if made is None:
+            prompt = item.label if marked is None else ("[b $accent]●[/] " if marked else "  ") + item.label
+            made = self._made[(item.key, marked)] = Option(prompt, id=item.key)
+        return made
 
     def choose(self, key: str | None) -> None:
         """Mark the item the admin chose (a ● before it), and keep the cursor on it."""
