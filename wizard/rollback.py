@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from .app_write import fresh_revision_suffix, public_var
+from .azure import ids
 from .azure.errors import GatewayError
-from .azure.gateway import Gateway
+from .azure.gateway import Gateway, assignment_name
 from .journal import Journal, Run, journals_dir, read_run, runs_in
 from .model import ContainerApp, Identity, Revision, RoleAssignment, resource_group_of, subscription_of
 from .plan import Plan
@@ -117,10 +118,87 @@ class RunWrites:
 
 
 def plan_of(run: Run) -> Plan | None:
+    """The plan the run applied, or None when the journal's copy cannot be read or is not valid."""
     try:
-        return Plan.from_toml(run.plan_text, source=str(run.path))
+        plan = Plan.from_toml(run.plan_text, source="plan")
     except RuleError:
         return None
+    return None if plan.problems() else plan
+
+
+_PROVIDER = re.compile(r"^/subscriptions/[0-9a-f-]{36}/providers/([A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z0-9]+)+)$", re.I)
+
+
+def journal_problems(run: Run) -> list[str]:
+    """Why rollback cannot trust this journal, if it cannot: records not as runner-identity writes them
+    (`Run.problems`), a plan it cannot read, or a write whose target is not what that plan writes (an
+    identity, app, role assignment or provider the plan never named). A journal edited by hand,
+    damaged or from another version so never makes rollback write anywhere the run did not."""
+    if run.problems:
+        return list(run.problems)
+    start = run.line(run.start)
+    try:
+        plan = Plan.from_toml(run.plan_text, source="plan")
+    except RuleError as err:
+        return [f"line {start}: the plan it holds cannot be read ({err.message.splitlines()[0]})"]
+    if plan.problems():
+        return [f"line {start}: the plan it holds is not valid ({plan.problems()[0]})"]
+    app_id = plan.container_app.id if plan.container_app else None
+    scopes = {plan.scope_of(r).lower() for r in plan.role_assignments}
+    problems: list[str] = []
+    for event in run.apply_events():
+        if event.get("event") not in ("begin", "done"):
+            continue
+        step, target = str(event["step"]), str(event["target"])
+        wrong = ""
+        if step == "identity":
+            if not _same_id(target, plan.identity_id):
+                wrong = f"'target' is not the plan's identity {plan.identity_id}"
+        elif step.startswith("role:"):
+            if event["event"] == "begin":
+                wrong = _role_problem(event, scopes)
+        elif step in ("app", "unlink"):
+            if app_id is None or not _same_id(target, app_id):
+                wrong = f"'target' is not the plan's container app {app_id or '(none)'}"
+            elif "identity" in event and not _same_id(str(event["identity"]), plan.identity_id):
+                wrong = f"'identity' is not the plan's identity {plan.identity_id}"
+            elif step == "app" and "pre_image" in event:
+                pre, container = event["pre_image"], plan.container_app.container  # type: ignore[union-attr]
+                if pre["env_var"] != plan.container_app.env_var or (container and pre["container"] != container):  # type: ignore[union-attr]
+                    wrong = "'pre_image' names another container or variable than the plan's"
+        elif step.startswith("provider:"):
+            found = _PROVIDER.match(target)
+            if found is None or found.group(1).lower() != step.removeprefix("provider:").lower():
+                wrong = f"'target' is not the resource provider {step.removeprefix('provider:')}"
+        else:
+            wrong = f"step {step!r} is not one runner-identity writes"
+        if wrong:
+            problems.append(f"line {run.line(event)}: {wrong} (was the journal edited?)")
+    return problems
+
+
+def _same_id(value: str, wanted: str) -> bool:
+    """Whether `value` is a well-formed id naming `wanted` (ARM ids are case-insensitive)."""
+    try:
+        return ids.parse(value).id.lower() == ids.parse(wanted).id.lower()
+    except ids.InvalidId:
+        return False
+
+
+def _role_problem(event: dict[str, Any], scopes: set[str]) -> str:
+    """What is wrong with a role assignment's `begin` record: its scope must be one the plan names,
+    and its target the assignment apply names from that scope, the principal and the role."""
+    if event["action"] != "create":
+        return f"'action' {event['action']!r} is not one runner-identity writes for a role assignment"
+    scope, role, principal = event.get("scope"), event.get("role"), event.get("principal_id")
+    if not isinstance(scope, str) or scope.lower() not in scopes:
+        return "'scope' is not one of the plan's role assignment scopes"
+    if not (isinstance(role, str) and GUID.match(role) and isinstance(principal, str) and GUID.match(principal)):
+        return "'role' and 'principal_id' must be GUIDs"
+    name = assignment_name(scope, principal, role)
+    if str(event["target"]).lower() != f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}".lower():
+        return "'target' is not the role assignment apply makes for this scope, principal and role"
+    return ""
 
 
 def run_writes(run: Run) -> RunWrites:
@@ -210,6 +288,15 @@ async def read_live(gateway: Gateway, run: Run, journals: Path | None = None) ->
     folders = {p.resolve() for p in (journals or run.path.parent, journals_dir()) if p.is_dir()}
     found = {r.path.resolve(): r for folder in sorted(folders) for r in runs_in(folder)}
     found.pop(run.path.resolve(), None)
+    for path, other in list(found.items()):
+        problems = journal_problems(other)
+        if problems:
+            del found[path]
+            if _may_concern(other, writes):
+                live.unknown.append(
+                    f"journal {other.path} cannot be read ({problems[0]}), and it may be a run that uses it "
+                    "(move it away if it is not)"
+                )
     live.others = sorted(found.values(), key=lambda r: (r.started, r.path.name))
     app_id, identity_id = writes.app_id, writes.identity_id
 
@@ -265,6 +352,18 @@ async def read_live(gateway: Gateway, run: Run, journals: Path | None = None) ->
     return live
 
 
+def _may_concern(other: Run, writes: RunWrites) -> bool:
+    """Whether a journal rollback cannot read may be about this run's identity or app: unless its plan
+    can be read and names neither, it may."""
+    plan = plan_of(other)
+    if plan is None:
+        return True
+    app = plan.container_app.id.lower() if plan.container_app else None
+    return plan.identity_id.lower() == (writes.identity_id or "").lower() or (
+        app is not None and app == (writes.app_id or "").lower()
+    )
+
+
 def _guid(value: Any) -> bool:
     return isinstance(value, str) and bool(GUID.match(value))
 
@@ -310,7 +409,11 @@ class RollbackPlan:
 
 
 async def plan_rollback(gateway: Gateway, run: Run, journals: Path | None = None) -> RollbackPlan:
-    """Read the live state and diff it against the run: the steps that undo it, nothing written."""
+    """Read the live state and diff it against the run: the steps that undo it, nothing written. A
+    journal rollback cannot trust (`journal_problems`) is refused before anything is read."""
+    problems = journal_problems(run)
+    if problems:
+        return RollbackPlan(run, RollbackLive(), [], problems, journals)
     plan = build_rollback(run, await read_live(gateway, run, journals))
     plan.journals = journals
     return plan
@@ -318,7 +421,11 @@ async def plan_rollback(gateway: Gateway, run: Run, journals: Path | None = None
 
 def build_rollback(run: Run, live: RollbackLive) -> RollbackPlan:
     """The steps that undo `run` given `live` (pure): the app first, then the role assignments and the
-    identity, each kept instead when something else uses it."""
+    identity, each kept instead when something else uses it. A journal rollback cannot trust
+    (`journal_problems`) gives no steps, only its problems."""
+    untrusted = journal_problems(run)
+    if untrusted:
+        return RollbackPlan(run, live, [], untrusted)
     writes = run_writes(run)
     others = [run_writes(o) for o in live.others]
     problems = _order_problems(writes, others, live.app_raw)
@@ -576,12 +683,18 @@ def _role_steps(
 ) -> list[RollbackStep]:
     """Delete the run's role assignments, unless the identity is in use by something that may need
     them (another run's own use needs them only if it asked for the same role)."""
-    held = {a.id.lower() for a in live.assignments}
+    # The assignment Azure holds under that id must be the one the run made (its principal and role).
+    held = {a.id.lower(): a for a in live.assignments}
     identity_id = writes.identity_id or ""
     steps = []
     for key, role in writes.roles.items():
-        if key not in held:
-            continue  # gone already
+        found = held.get(key)
+        if (
+            found is None
+            or found.role_guid != role.role_guid
+            or (role.principal_id and found.principal_id.lower() != role.principal_id.lower())
+        ):
+            continue  # gone already (or not the run's)
         what = f"'{role.role_name}' at {short_scope(role.scope)}"
         needing = users + [
             f"run {o.run.path.name} asks for it"
