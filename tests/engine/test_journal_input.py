@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.engine.helpers import applier, gateway, ids, runner_plan
+from tests.engine.helpers import applier, gateway, runner_plan
 from wizard.journal import JournalError, read_run
 from wizard.rollback import build_rollback, plan_rollback, render_text
 
