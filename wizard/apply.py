@@ -28,6 +28,7 @@ from .journal import Journal, open_run
 from .model import ContainerApp, Identity, LinkedIdentity
 from .plan import Plan
 from .steps import SETTLE_TIMEOUT_S, Step, StepPlan, build_steps, merged_tags, read_live
+from .text import for_terminal
 from .verify import Check, verify_plan
 
 T = TypeVar("T")
@@ -113,10 +114,13 @@ class Applier:
         return build_steps(plan, await read_live(self.gateway, plan))
 
     def report(self, progress: Progress) -> None:
-        """Tell the caller, with the step's summary as its label (a caller shows that, never the id)."""
-        if not progress.label:
-            progress = dataclasses.replace(progress, label=self._labels.get(progress.step_id, progress.step_id))
-        self._listener(progress)
+        """Tell the caller, with the step's summary as its label (a caller shows that, never the id).
+        Label and message may carry Azure's text (a role's name, an operation's status): both go out
+        with their control characters escaped (`text.for_terminal`), so every caller may print them."""
+        label = progress.label or self._labels.get(progress.step_id, progress.step_id)
+        lines = progress.message.split("\n")
+        message = "\n".join(for_terminal(line) for line in lines)
+        self._listener(dataclasses.replace(progress, label=for_terminal(label), message=message))
 
     async def apply(self, plan: Plan, step_plan: StepPlan | None = None, verify: bool = True) -> ApplyOutcome:
         step_plan = step_plan or await self.preview(plan)

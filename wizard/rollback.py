@@ -33,6 +33,7 @@ from .plan import Plan
 from .rules import RuleError
 from .steps import _short as short_scope
 from .steps import union_type
+from .text import for_terminal
 
 __all__ = ["execute", "outcome_lines", "plan_lines", "plan_rollback", "read_run", "render_text", "to_json"]
 
@@ -805,7 +806,12 @@ Style = Callable[[str, str], str]
 
 def plan_lines(plan: RollbackPlan) -> list[tuple[str, str]]:
     """The plan as (kind, text) lines, kind being the step's action ("restore", "unlink", "delete",
-    "keep") or "detail", "warning", "problem", "note": the CLI prints the text, the wizard styles it."""
+    "keep") or "detail", "warning", "problem", "note": the CLI prints the text, the wizard styles it.
+    Each text is safe to print: what Azure or the journal holds has its control characters escaped."""
+    return [(kind, for_terminal(text)) for kind, text in _plan_lines(plan)]
+
+
+def _plan_lines(plan: RollbackPlan) -> list[tuple[str, str]]:
     lines: list[tuple[str, str]] = []
     for step in plan.steps:
         text = f"{MARKS[step.action]} {step.summary}"
@@ -998,12 +1004,13 @@ async def _do(gateway: Gateway, step: RollbackStep, results: dict[str, StepOutco
 
 
 def outcome_lines(outcome: RollbackOutcome) -> list[tuple[str, str]]:
-    """What the rollback did, as (result, text) lines: one per step, then a summary ("note")."""
+    """What the rollback did, as (result, text) lines: one per step, then a summary ("note"); each
+    text safe to print (control characters escaped)."""
     lines = []
     for step in outcome.plan.steps:
         result = outcome.results.get(step.key, StepOutcome("not run"))
         note = f": {result.message}" if result.message else ""
-        lines.append((result.status, f"  {result.status:<8} {step.summary}{note}"))
+        lines.append((result.status, for_terminal(f"  {result.status:<8} {step.summary}{note}")))
     kept = " What is kept stays, for the reason given." if any(not s.writes for s in outcome.plan.steps) else ""
     summary = {
         "rolled back": f"Rolled back: every write above is undone.{kept}",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..text import for_terminal
+
 # What an admin can do about the ARM codes this tool meets most.
 HINTS = {
     "AuthorizationFailed": "Your account lacks this permission here. Ask an Owner or a User Access Administrator "
@@ -47,12 +49,14 @@ class GatewayError(Exception):
         return self.status in TRANSIENT or self.code == "Unreachable"
 
     def plain(self) -> str:
+        """The error in words, safe to print: what Azure said (its message, a resource's or role's name)
+        has its control characters escaped (`text.for_terminal`), line by line."""
         text = f"Could not {self.what}: {self.message or self.code}"
         if self.code and self.code not in text:
             text += f" ({self.code})"
         if self.hint:
             text += f"\n  {self.hint}"
-        return text
+        return "\n".join(for_terminal(line) for line in text.split("\n"))
 
 
 def translate(exc: BaseException, what: str) -> GatewayError:
