@@ -451,6 +451,8 @@ class Applier:
                 identity=identity.id,
                 value=identity.client_id,
                 steps=[s.id for s in writing],
+                # linked identities that no longer exist, which this write removes (rollback cannot put them back)
+                dropped=_dropped(body, before, drop),
             )
             if not body:
                 # An earlier attempt's PATCH landed but its poller was lost: wait for the app instead.
@@ -524,6 +526,14 @@ class Applier:
                 "change if it is still wanted"
             )
         return found
+
+
+def _dropped(body: dict[str, Any], before: dict[str, Any], drop: list[str]) -> list[str]:
+    """The ids in `drop` the app held when read (`before`, app_patch's pre-image) and this body unlinks."""
+    if "identity" not in body:
+        return []
+    held = {u.lower() for u in before["user_identities"]}
+    return [d for d in drop if d.lower() in held]
 
 
 def _linked_entry(raw: dict[str, Any], identity_id: str) -> dict[str, Any] | None:

@@ -18,21 +18,22 @@ from __future__ import annotations
 import asyncio
 import copy
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .app_write import fresh_revision_suffix, public_var
+from .app_write import fresh_revision_suffix, identity_block, public_var
 from .azure import ids
 from .azure.errors import GatewayError
-from .azure.gateway import Gateway, assignment_name
+from .azure.gateway import IN_PROGRESS, Gateway, app_from_json, assignment_name
 from .journal import Journal, Run, journals_dir, read_run, runs_in
 from .model import ContainerApp, Identity, Revision, RoleAssignment, resource_group_of, subscription_of
 from .plan import Plan
 from .rules import RuleError
+from .steps import SETTLE_TIMEOUT_S, identity_exists
 from .steps import _short as short_scope
-from .steps import union_type
 from .text import for_terminal
 
 __all__ = ["execute", "outcome_lines", "plan_lines", "plan_rollback", "read_run", "render_text", "to_json"]
@@ -74,6 +75,11 @@ class RunWrites:
     roles: dict[str, RoleWrite] = field(default_factory=dict)  # lower-cased id -> write
     app: AppWrite | None = None
     known_assignments: set[str] = field(default_factory=set)  # the identity's, as the run found them (lower-cased)
+    # Writes rollback leaves as they are: providers registered (target -> namespace), the app's stale
+    # entry of the identity removed by a relink, linked identities that no longer existed removed from it.
+    registered: dict[str, str] = field(default_factory=dict)
+    unlinked_stale: bool = False
+    dropped: list[str] = field(default_factory=list)
 
     @property
     def app_id(self) -> str | None:
@@ -114,7 +120,7 @@ class RunWrites:
         if self.app is None:
             return False
         env = _container_env(raw, str(self.app.pre_image.get("container"))) or []
-        current = next((v for v in env if v.get("name") == self.app.pre_image.get("env_var")), None)
+        current = _last(env, str(self.app.pre_image.get("env_var")))
         return current is not None and current.get("value") == self.app.value
 
 
@@ -243,7 +249,15 @@ def _fold_begin(writes: RunWrites, step: str, event: dict[str, Any]) -> None:
             str(event.get("role_name") or event.get("role", "")),
             event.get("principal_id"),
         )
-    elif step == "app" and writes.app is None and event.get("pre_image"):
+    elif step.startswith("provider:"):
+        writes.registered[target] = step.removeprefix("provider:")
+    elif step == "unlink":
+        writes.unlinked_stale = True
+    if step == "app":
+        writes.dropped += [
+            d for d in event.get("dropped") or [] if d.lower() not in {x.lower() for x in writes.dropped}
+        ]
+    if step == "app" and writes.app is None and event.get("pre_image"):
         writes.app = AppWrite(
             target,
             dict(event["pre_image"]),
@@ -276,6 +290,7 @@ class RollbackLive:
     role_names: dict[str, str] = field(default_factory=dict)  # role GUID -> name
     others: list[Run] = field(default_factory=list)  # this machine's other runs (beside it, in the state dir)
     unknown: list[str] = field(default_factory=list)  # what could not be read: nothing is deleted blind
+    gone: set[str] = field(default_factory=set)  # lower-cased: identities the app links that no longer exist
 
 
 async def read_live(gateway: Gateway, run: Run, journals: Path | None = None) -> RollbackLive:
@@ -332,6 +347,12 @@ async def read_live(gateway: Gateway, run: Run, journals: Path | None = None) ->
     live.identity = found_identity
     live.apps = [a for apps in app_lists for a in apps]
 
+    if writes.app and live.app_raw is not None:
+        # Azure refuses an identity change that keeps a linked identity that no longer exists: the unlink drops them.
+        linked = (live.app_raw.get("identity") or {}).get("userAssignedIdentities") or {}
+        others = [k for k in linked if k.lower() != (identity_id or "").lower()]
+        there = await asyncio.gather(*(identity_exists(gateway, k) for k in others))
+        live.gone = {k.lower() for k, exists in zip(others, there, strict=True) if not exists}
     mode = ((live.app_raw or {}).get("properties") or {}).get("configuration", {}).get("activeRevisionsMode")
     if app_id and live.app_raw is not None and str(mode or "Single").lower() != "single":
         # Older revisions stay active beside the new one: each may still run with the identity.
@@ -435,6 +456,7 @@ def build_rollback(run: Run, live: RollbackLive) -> RollbackPlan:
     users, runs = _identity_users(writes, live, others, steps)
     steps += _role_steps(writes, live, others, users, after)
     steps += _identity_steps(writes, live, users, runs, after)
+    steps += _lasting_steps(writes)
     return RollbackPlan(run, live, steps, problems)
 
 
@@ -464,6 +486,17 @@ def _order_problems(writes: RunWrites, others: list[RunWrites], raw: dict[str, A
             f"Roll it back first (runner-identity rollback {other.path}), then this one."
         )
     return problems
+
+
+def _last_index(env: list[dict[str, Any]], name: str) -> int | None:
+    """Where the variable `name` is in a container's env: its last entry, the one the runtime uses and
+    apply changes (a name may be listed twice; the earlier entries are left as they are)."""
+    return max((i for i, v in enumerate(env) if v.get("name") == name), default=None)
+
+
+def _last(env: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
+    index = _last_index(env, name)
+    return None if index is None else env[index]
 
 
 def _container_env(raw: dict[str, Any], container: str) -> list[dict[str, Any]] | None:
@@ -496,7 +529,7 @@ def _app_steps(writes: RunWrites, live: RollbackLive) -> list[RollbackStep]:
     if env is None:
         steps.append(keep("env", app.target, var, f"container {container} is no longer in {name}"))
     else:
-        current = next((v for v in env if v.get("name") == var), None)
+        current = _last(env, var)
         ours = current is not None and not current.get("secretRef") and current.get("value") == app.value
         if current is not None and previous is not None and public_var(current) == previous:
             pass  # as before the run: the write never landed, or was undone already
@@ -508,7 +541,7 @@ def _app_steps(writes: RunWrites, live: RollbackLive) -> list[RollbackStep]:
         else:
             why = f"{var} was changed after this run (it holds {_shown(current)}): left as it is"
             steps.append(keep("env", app.target, f"{var} on container {container} of {name}", why))
-    link = _link_step(writes, raw, live.revisions, container, var if restoring else None)
+    link = _link_step(writes, raw, live, container, var if restoring else None)
     if link is not None:
         steps.append(link)
     return steps
@@ -593,9 +626,11 @@ def _app_uses(
         if str(s.get("identity")).lower() == ours
     ]
     for entry in ((raw.get("properties") or {}).get("template") or {}).get("containers") or []:
-        for var in entry.get("env") or []:
-            if skip == (entry.get("name"), var.get("name")):
-                continue
+        env = entry.get("env") or []
+        skipped = _last_index(env, skip[1]) if skip and entry.get("name") == skip[0] else None
+        for index, var in enumerate(env):
+            if index == skipped:
+                continue  # the entry this rollback restores
             if client_id and not var.get("secretRef") and var.get("value") == client_id:
                 uses.append(f"variable {var.get('name')} on container {entry.get('name')}")
     for revision in revisions:
@@ -608,7 +643,7 @@ def _app_uses(
 
 
 def _link_step(
-    writes: RunWrites, raw: dict[str, Any], revisions: list[Revision], container: str, restoring: str | None
+    writes: RunWrites, raw: dict[str, Any], live: RollbackLive, container: str, restoring: str | None
 ) -> RollbackStep | None:
     app = writes.app
     assert app is not None
@@ -618,18 +653,31 @@ def _link_step(
     linked = [k for k in current.get("userAssignedIdentities") or {}]
     if was_linked or not any(k.lower() == ours.lower() for k in linked):
         return None
-    uses = _app_uses(raw, revisions, ours, app.value or None, (container, restoring) if restoring else None)
+    what = f"{_name(ours)} linked to {name}"
+    uses = _app_uses(raw, live.revisions, ours, app.value or None, (container, restoring) if restoring else None)
     if uses:
-        return keep("link", ours, f"{_name(ours)} linked to {name}", f"{name} still uses it: {', '.join(uses)}", True)
+        return keep("link", ours, what, f"{name} still uses it: {', '.join(uses)}", True)
+    # Linked identities that no longer exist go with the unlink: Azure refuses a change that keeps them,
+    # and refuses to remove one while a registry or secret names it.
+    gone = [k for k in linked if k.lower() in live.gone]
+    named = app_from_json(raw).named_identities()
+    blocked = [f"{_name(g)} ({named[g.lower()]} names it)" for g in gone if g.lower() in named]
+    if blocked:
+        why = (
+            f"{name} also links {', '.join(blocked)}, which no longer exists: Azure refuses any change of the app's "
+            "identities until that is pointed at another identity. Do that, then roll back again"
+        )
+        return keep("link", ours, what, why, True)
+    block = identity_block(current, None, [ours, *gone]) or {}
     kind = str(current.get("type") or "None")
-    system = "systemassigned" in kind.replace(" ", "").lower().split(",")
-    after = (
-        union_type("SystemAssigned" if system else "None")
-        if len(linked) > 1
-        else ("SystemAssigned" if system else "None")
-    )
-    details = [f"identity type: {kind} -> {after}"]
-    details += [f"keeps user-assigned {_name(k)}" for k in linked if k.lower() != ours.lower()]
+    details = [f"identity type: {kind} -> {block.get('type', kind)}"]
+    details += [f"drops user-assigned {_name(g)}: that identity no longer exists" for g in gone]
+    details += [f"keeps user-assigned {_name(k)}" for k in linked if k.lower() != ours.lower() and k not in gone]
+    warnings = [
+        f"user-assigned identity {g} is linked to {name} but no longer exists: Azure refuses an identity change "
+        "that keeps it, so the unlink drops it"
+        for g in gone
+    ]
     return RollbackStep(
         "link",
         "link",
@@ -638,8 +686,37 @@ def _link_step(
         f"unlink {_name(ours)} from {name}",
         "linked by this run",
         details,
-        data={"identity": ours},
+        warnings,
+        data={"identity": ours, "drop": gone},
     )
+
+
+def _lasting_steps(writes: RunWrites) -> list[RollbackStep]:
+    """What the run wrote that no rollback undoes, listed as kept so the admin knows it stays."""
+    steps = []
+    for target, namespace in writes.registered.items():
+        subscription = subscription_of(target)
+        why = (
+            "registration is subscription-wide and other deployments may rely on it: rollback leaves it "
+            f"(`az provider unregister --namespace {namespace} --subscription {subscription}` undoes it by hand)"
+        )
+        steps.append(keep(f"provider:{namespace}", target, f"resource provider {namespace} registered", why))
+    app_name = _name(writes.app_id or "")
+    if writes.unlinked_stale and writes.identity_id:
+        identity = _name(writes.identity_id)
+        why = (
+            f"this run removed {app_name}'s entry for {identity}, which held the principal of an identity deleted "
+            "before it was created again under that name: that cannot be undone (no write links a principal "
+            "that no longer exists)"
+        )
+        steps.append(keep("stale", writes.identity_id, f"the stale entry of {identity} removed from {app_name}", why))
+    for dropped in writes.dropped:
+        why = (
+            f"this run removed it from {app_name} because that identity no longer exists (Azure refuses an identity "
+            "change that keeps it): it cannot be linked again"
+        )
+        steps.append(keep(f"dropped:{dropped.lower()}", dropped, f"{_name(dropped)} unlinked from {app_name}", why))
+    return steps
 
 
 def _identity_users(
@@ -858,24 +935,19 @@ class RollbackOutcome:
         return self.status in ("rolled back", "nothing to undo")
 
 
-def revert_body(raw: dict[str, Any], env: dict[str, Any] | None, unlink: str | None) -> dict[str, Any]:
+def revert_body(
+    raw: dict[str, Any], env: dict[str, Any] | None, unlink: str | None, drop: Iterable[str] = ()
+) -> dict[str, Any]:
     """The merge-patch body that restores the variable (`env`: container, env_var, previous) and
-    unlinks `unlink`, built from the app as Azure holds it now: every other container, variable and
-    identity goes back unchanged. A pinned revisionSuffix gets a fresh one, as apply does."""
+    unlinks `unlink` (with `drop`, linked identities that no longer exist), built from the app as Azure
+    holds it now: every other container, variable and identity goes back unchanged. A pinned
+    revisionSuffix gets a fresh one, as apply does."""
     body: dict[str, Any] = {}
     if unlink:
-        current = raw.get("identity") or {}
-        linked = {k.lower(): k for k in current.get("userAssignedIdentities") or {}}
-        system = "systemassigned" in str(current.get("type") or "").replace(" ", "").lower().split(",")
-        key = linked.get(unlink.lower())
-        if key is not None and len(linked) > 1:
-            # null removes just this entry from the map (JSON merge patch); the others stay linked.
-            body["identity"] = {
-                "type": union_type("SystemAssigned" if system else "None"),
-                "userAssignedIdentities": {key: None},
-            }
-        elif key is not None:
-            body["identity"] = {"type": "SystemAssigned" if system else "None"}
+        # apply's own block: the whole remaining set plus a null for ours, right whether ARM merges the map or not
+        block = identity_block(raw.get("identity") or {}, None, [unlink, *drop])
+        if block is not None:
+            body["identity"] = block
     if env:
         template = (raw.get("properties") or {}).get("template") or {}
         containers = copy.deepcopy(template.get("containers") or [])
@@ -883,7 +955,7 @@ def revert_body(raw: dict[str, Any], env: dict[str, Any] | None, unlink: str | N
             if entry.get("name") != env["container"]:
                 continue
             variables = entry.get("env") or []
-            index = next((i for i, v in enumerate(variables) if v.get("name") == env["env_var"]), None)
+            index = _last_index(variables, env["env_var"])
             if index is None:
                 continue
             if env["previous"] is None:
@@ -897,35 +969,44 @@ def revert_body(raw: dict[str, Any], env: dict[str, Any] | None, unlink: str | N
     return body
 
 
-async def execute(gateway: Gateway, plan: RollbackPlan) -> RollbackOutcome:
+async def execute(
+    gateway: Gateway,
+    plan: RollbackPlan,
+    settle_timeout_s: float = SETTLE_TIMEOUT_S,
+    on_wait: Callable[[str], None] | None = None,
+) -> RollbackOutcome:
     """Do the plan's steps, and only those: the app first (one PATCH), then the role assignments,
     then the identity, each journaled. Right before writing it reads everything again; a step the
     fresh plan no longer has (or now keeps) is skipped with the reason, and nothing the app still
     needs is deleted when restoring the app fails. A plan with problems writes nothing.
 
-    Returns the outcome per step key; raises GatewayError only when the fresh read fails (then
-    nothing has been written)."""
+    An app busy with someone else's update (a provisioningState that is not final, or a 409
+    ContainerAppOperationInProgress on the PATCH) is waited for, at most `settle_timeout_s` seconds in
+    all, each wait told to `on_wait`; then everything is read again and the PATCH built from that.
+
+    Returns the outcome per step key; raises GatewayError only when a fresh read fails (then nothing
+    more has been written)."""
     shown = [s for s in plan.steps if s.writes]
     if plan.problems:
         return RollbackOutcome(plan, "refused")
-    fresh = await plan_rollback(gateway, read_run(plan.run.path), plan.journals)
+    app_id = run_writes(plan.run).app_id if any(s.kind in ("env", "link") for s in shown) else None
+    deadline = time.monotonic() + settle_timeout_s
     journal = Journal(plan.run.path)
     journal.write("rollback-start", steps=[[s.key, s.action, s.target] for s in plan.steps])
-    results: dict[str, StepOutcome] = {s.key: StepOutcome("kept", s.reason) for s in plan.steps if not s.writes}
-
-    def now(step: RollbackStep) -> RollbackStep | None:
-        found = fresh.step(step.key)
-        if found is None or found.action != step.action:
-            why = fresh.problems[0] if fresh.problems else (found.reason if found else "already undone")
-            results[step.key] = StepOutcome("skipped", f"changed since it was shown: {why}")
-            return None
-        return found
-
-    if fresh.problems:
-        for step in shown:
-            results[step.key] = StepOutcome("skipped", f"changed since it was shown: {fresh.problems[0]}")
-    todo = [] if fresh.problems else [f for f in (now(s) for s in shown) if f is not None]
-    await _do_app(gateway, fresh, [s for s in todo if s.kind in ("env", "link")], results)
+    while True:
+        busy = await _settled(gateway, app_id, deadline, on_wait) if app_id else ""
+        fresh = await plan_rollback(gateway, read_run(plan.run.path), plan.journals)
+        results: dict[str, StepOutcome] = {s.key: StepOutcome("kept", s.reason) for s in plan.steps if not s.writes}
+        todo = _still_shown(fresh, shown, results)
+        app_steps = [s for s in todo if s.kind in ("env", "link")]
+        if busy:
+            results.update({s.key: StepOutcome("failed", busy) for s in app_steps})
+        elif await _do_app(gateway, fresh, app_steps, results, time.monotonic() < deadline):
+            if on_wait:
+                on_wait(f"Azure refused the write: another update of {_name(app_id or '')} is running")
+            await asyncio.sleep(gateway.connection.poll_interval)
+            continue  # read again once it has ended: their update may have changed the app
+        break
     ready = []
     for step in (s for s in todo if s.kind not in ("env", "link")):
         # Nothing the app may still need goes while the app has not let go of it.
@@ -964,22 +1045,71 @@ async def execute(gateway: Gateway, plan: RollbackPlan) -> RollbackOutcome:
     return RollbackOutcome(plan, status, results)
 
 
+def _still_shown(fresh: RollbackPlan, shown: list[RollbackStep], results: dict[str, StepOutcome]) -> list[RollbackStep]:
+    """The fresh plan's version of each step shown that still holds as shown; the others are recorded
+    in `results` as skipped, with the reason."""
+    if fresh.problems:
+        results.update(
+            {s.key: StepOutcome("skipped", f"changed since it was shown: {fresh.problems[0]}") for s in shown}
+        )
+        return []
+    todo = []
+    for step in shown:
+        found = fresh.step(step.key)
+        if found is None or found.action != step.action:
+            why = found.reason if found else "already undone"
+            results[step.key] = StepOutcome("skipped", f"changed since it was shown: {why}")
+        else:
+            todo.append(found)
+    return todo
+
+
+async def _settled(gateway: Gateway, app_id: str, deadline: float, on_wait: Callable[[str], None] | None) -> str:
+    """Wait (until `deadline`, a time.monotonic() value) while someone else's update runs on the app.
+    Returns "" once none does (or the app is gone), else the failure to report at the deadline."""
+    started, name = time.monotonic(), _name(app_id)
+    while True:
+        raw = await gateway.container_app_raw(app_id)
+        state = str(((raw or {}).get("properties") or {}).get("provisioningState") or "")
+        if raw is None or state.lower() not in IN_PROGRESS:
+            return ""
+        waited = time.monotonic() - started
+        if time.monotonic() > deadline:
+            return (
+                f"{name} was still {state} after {waited:.0f} s: another update is running on it. Nothing was "
+                "written to the app; run rollback again once that update has ended"
+            )
+        if on_wait:
+            on_wait(f"waiting: {name} is {state}: another update is running on it ({waited:.0f} s so far)")
+        await asyncio.sleep(gateway.connection.poll_interval)
+
+
 async def _do_app(
-    gateway: Gateway, fresh: RollbackPlan, steps: list[RollbackStep], results: dict[str, StepOutcome]
-) -> None:
+    gateway: Gateway,
+    fresh: RollbackPlan,
+    steps: list[RollbackStep],
+    results: dict[str, StepOutcome],
+    may_wait: bool,
+) -> bool:
+    """The app's one PATCH, from the fresh read. Returns True, recording nothing, when Azure answers 409
+    ContainerAppOperationInProgress and `may_wait`: the caller waits and reads again."""
     if not steps or fresh.live.app_raw is None:
-        return
+        return False
     env = next((s.data for s in steps if s.kind == "env"), None)
-    unlink = next((s.data["identity"] for s in steps if s.kind == "link"), None)
-    body = revert_body(fresh.live.app_raw, env, unlink)
+    link = next((s for s in steps if s.kind == "link"), None)
+    unlink, drop = (link.data["identity"], link.data.get("drop") or []) if link else (None, [])
+    body = revert_body(fresh.live.app_raw, env, unlink, drop)
     try:
         await gateway.patch_container_app(str(fresh.live.app_raw["id"]), body)
     except GatewayError as err:
+        if may_wait and err.status == 409 and err.code == "ContainerAppOperationInProgress":
+            return True
         for step in steps:
             results[step.key] = StepOutcome("failed", err.plain())
-        return
+        return False
     for step in steps:
         results[step.key] = StepOutcome("done")
+    return False
 
 
 async def _do(gateway: Gateway, step: RollbackStep, results: dict[str, StepOutcome]) -> None:
