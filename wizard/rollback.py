@@ -27,12 +27,20 @@ from typing import Any
 from .app_write import fresh_revision_suffix, identity_block, public_var
 from .azure import ids
 from .azure.errors import GatewayError
-from .azure.gateway import IN_PROGRESS, Gateway, app_from_json, assignment_name
+from .azure.gateway import IN_PROGRESS, Gateway, allows, app_from_json, assignment_name
 from .journal import Journal, Run, journals_dir, read_run, runs_in
-from .model import ContainerApp, Identity, Revision, RoleAssignment, resource_group_of, subscription_of
+from .model import (
+    ContainerApp,
+    Identity,
+    Permission,
+    Revision,
+    RoleAssignment,
+    resource_group_of,
+    subscription_of,
+)
 from .plan import Plan
 from .rules import RuleError
-from .steps import SETTLE_TIMEOUT_S, identity_exists
+from .steps import APP_WRITE, IDENTITY_WRITE, SETTLE_TIMEOUT_S, identity_exists
 from .steps import _short as short_scope
 from .text import for_terminal
 
@@ -291,6 +299,8 @@ class RollbackLive:
     others: list[Run] = field(default_factory=list)  # this machine's other runs (beside it, in the state dir)
     unknown: list[str] = field(default_factory=list)  # what could not be read: nothing is deleted blind
     gone: set[str] = field(default_factory=set)  # lower-cased: identities the app links that no longer exist
+    # the caller's permission blocks at each scope rollback may write (lower-cased), None where unreadable
+    permissions: dict[str, list[Permission] | None] = field(default_factory=dict)
 
 
 async def read_live(gateway: Gateway, run: Run, journals: Path | None = None) -> RollbackLive:
@@ -366,12 +376,58 @@ async def read_live(gateway: Gateway, run: Run, journals: Path | None = None) ->
             *(gateway.role_definitions(s) for s in sorted({subscription_of(a.scope) for a in live.assignments}) if s)
         )
         live.role_names = {r.guid: r.name for found in definitions for r in found}
+    live.permissions = await _permissions(gateway, writes, live)
     if writes.app and live.app_raw is not None and _guid((writes.app.pre_image.get("previous") or {}).get("value")):
         linked = (live.app_raw.get("identity") or {}).get("userAssignedIdentities") or {}
         where = {subscription_of(x) for x in (app_id, identity_id, *linked) if x}
         lists = await asyncio.gather(*(gateway.identities(s) for s in sorted(where) if s))
         live.identities = [i for found in lists for i in found]
     return live
+
+
+async def _permissions(gateway: Gateway, writes: RunWrites, live: RollbackLive) -> dict[str, list[Permission] | None]:
+    """The caller's permissions at every scope a rollback of `writes` may write: the app, each role
+    assignment's scope, the identity. A scope whose permissions cannot be read maps to None (Azure will
+    say no itself then, if it does)."""
+    scopes = {r.scope for r in writes.roles.values()}
+    if writes.app and live.app_raw is not None:
+        scopes.add(writes.app.target)
+    if live.identity is not None:
+        scopes.add(live.identity.id)
+
+    async def one(scope: str) -> list[Permission] | None:
+        try:
+            return await gateway.permissions(scope)
+        except GatewayError:
+            return None
+
+    found = await asyncio.gather(*(one(s) for s in sorted(scopes)))
+    return {s.lower(): blocks for s, blocks in zip(sorted(scopes), found, strict=True)}
+
+
+# What a delete needs besides the writes apply checks (Azure's action names, as role definitions list them).
+RA_DELETE = "Microsoft.Authorization/roleAssignments/delete"
+IDENTITY_DELETE = "Microsoft.ManagedIdentity/userAssignedIdentities/delete"
+
+
+def _preflight(steps: list[RollbackStep], live: RollbackLive, app_id: str | None) -> list[str]:
+    """A problem for each step the caller may not do: a rollback that stops half-way (the app restored
+    and the identity left, or the other way round) is refused before its first write, as apply is."""
+    problems = []
+    for step in (s for s in steps if s.writes):
+        if step.kind in ("env", "link"):
+            action, scope, what = APP_WRITE, app_id or step.target, f"restore {_name(app_id or step.target)}"
+        elif step.kind == "role":
+            action, scope, what = RA_DELETE, str(step.data.get("scope")), step.summary
+        elif step.kind == "identity":
+            action, scope, what = IDENTITY_DELETE, step.target, step.summary
+        else:
+            action, scope, what = IDENTITY_WRITE, step.target, step.summary
+        blocks = live.permissions.get(scope.lower())
+        problem = f"you cannot {what}: {action} is not granted to you at {scope}"
+        if blocks is not None and not allows(blocks, action) and problem not in problems:
+            problems.append(problem)
+    return problems
 
 
 def _may_concern(other: Run, writes: RunWrites) -> bool:
@@ -457,6 +513,7 @@ def build_rollback(run: Run, live: RollbackLive) -> RollbackPlan:
     steps += _role_steps(writes, live, others, users, after)
     steps += _identity_steps(writes, live, users, runs, after)
     steps += _lasting_steps(writes)
+    problems += _preflight(steps, live, writes.app_id)
     return RollbackPlan(run, live, steps, problems)
 
 
@@ -794,7 +851,7 @@ def _role_steps(
                     role.target,
                     f"delete role assignment {what}",
                     "made by this run",
-                    data={"after": after},
+                    data={"after": after, "scope": role.scope},
                 )
             )
     return steps
