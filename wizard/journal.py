@@ -12,6 +12,7 @@ by name only).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import time
@@ -77,15 +78,30 @@ def read_events(path: Path) -> list[dict[str, Any]]:
     return _read(path)[0]
 
 
+# No run's journal comes near these: a record is a few KiB, the `start` record holds the plan (at most
+# 1 MiB, up to 6 bytes a character once JSON-escaped), and a run is a few dozen records per attempt.
+MAX_RECORD_BYTES = 8 << 20
+MAX_JOURNAL_BYTES = 64 << 20
+
+
 def _read(path: Path) -> tuple[list[dict[str, Any]], list[int], list[str]]:
     """(records, the line number of each, problems): a line that is not a record is a problem unless
-    it is the last one (a torn write), since what follows it could not be trusted to be complete."""
+    it is the last one (a torn write), since what follows it could not be trusted to be complete. A
+    line longer than MAX_RECORD_BYTES or a file past MAX_JOURNAL_BYTES is read no further."""
     events: list[dict[str, Any]] = []
     numbers: list[int] = []
     bad: int | None = None
     problems: list[str] = []
+    size = 0
     with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
+        for number in itertools.count(1):
+            line = fh.readline(MAX_RECORD_BYTES + 1)
+            if not line:
+                break
+            size += len(line)
+            if size > MAX_JOURNAL_BYTES:
+                problems.append(f"it is larger than {MAX_JOURNAL_BYTES >> 20} MiB: no run's journal is")
+                break
             line = line.strip()
             if not line:
                 continue
@@ -96,8 +112,8 @@ def _read(path: Path) -> tuple[list[dict[str, Any]], list[int], list[str]]:
                 )
                 break
             try:
-                record = json.loads(line)
-            except ValueError:
+                record = json.loads(line) if len(line) <= MAX_RECORD_BYTES else None
+            except (ValueError, RecursionError):  # RecursionError: nested past the parser's depth
                 record = None
             if not isinstance(record, dict) or not isinstance(record.get("event"), str):
                 bad = number

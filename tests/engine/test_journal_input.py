@@ -190,3 +190,25 @@ def test_one_damaged_journal_beside_the_others_breaks_neither_rollback_nor_apply
     out = capsys.readouterr()
     assert "internal error" not in out.err
     assert "damaged.jsonl" in out.out  # it may be a run that uses the identity: nothing is deleted blind
+
+
+@pytest.mark.parametrize("kind", ["nested", "one huge line", "huge"])
+def test_a_file_no_journal_could_be_is_refused_beside_or_named(
+    applied: dict[str, Any], tmp_path: Path, kind: str
+) -> None:
+    """JSON nested past any parser's depth, a line longer than any record, a file larger than any run's
+    journal: read as a damaged journal (or not one), never an internal error, named or beside the others."""
+    path = tmp_path / f"{kind.replace(' ', '-')}.jsonl"
+    start = json.dumps(applied["run"].events[0])
+    if kind == "nested":
+        path.write_text(start + "\n" + "[" * 200_000 + "\n" + start + "\n")
+    elif kind == "one huge line":
+        path.write_text(start + "\n" + '{"event": "begin", "x": "' + "a" * (9 << 20) + '"}\n' + start + "\n")
+    else:
+        with path.open("w") as fh:
+            for _ in range((65 << 20) // len(start) + 1):
+                fh.write(start + "\n")
+    run = read_run(path)
+    assert run.problems, kind
+    plan = build_rollback(run, applied["live"])
+    assert plan.problems and not plan.steps
