@@ -162,7 +162,7 @@ class Applier:
             return await verify_plan(self.gateway, plan, principal_hint=identity.principal_id) if verify else []
 
         async def conflicts() -> list[str]:
-            return await self._conflicts(**written) if written else []
+            return await foreign_writes(self.gateway, **written) if written else []
 
         outcome.checks, outcome.conflicts = await asyncio.gather(checks(), conflicts())
         if outcome.conflicts and outcome.app is not None:
@@ -506,26 +506,30 @@ class Applier:
         )
         return app
 
-    async def _conflicts(
-        self, app_id: str, pre: dict[str, Any], body: dict[str, Any], after: dict[str, Any]
-    ) -> list[str]:
-        """Someone else's writes to the app between apply's read and the end of its operation."""
-        found = foreign_changes(pre, body, after)
-        if "properties" not in body:
-            return found  # the containers were not sent: a revision made in between still stands, and shows above
-        ours = (after.get("properties") or {}).get("latestRevisionName")
-        try:
-            revisions = await self.gateway.revisions(app_id)
-        except GatewayError:
-            revisions = []  # the check above still stands; this one needs the revision list
-        for name, parts in overwritten_revisions(pre, ours, revisions):
-            what = f" ({', '.join(parts)})" if parts else ""
-            found.append(
-                f"revision {name} was made by someone else between apply's read and its write, and apply's update "
-                f"replaced its containers{what}: compare {name} with {ours or 'the latest revision'} and redo that "
-                "change if it is still wanted"
-            )
-        return found
+
+async def foreign_writes(
+    gateway: Gateway, app_id: str, pre: dict[str, Any], body: dict[str, Any], after: dict[str, Any]
+) -> list[str]:
+    """Someone else's writes to the app between a read of it (`pre`) and the end of the operation of a
+    PATCH (`body`) built from that read (`after`: the operation's result): what changed that the PATCH
+    did not change, and any revision made in between whose containers the PATCH replaced. Apply and
+    rollback both write the app this way. Returns plain sentences, none when no one else wrote."""
+    found = foreign_changes(pre, body, after)
+    if "properties" not in body:
+        return found  # the containers were not sent: a revision made in between still stands, and shows above
+    ours = (after.get("properties") or {}).get("latestRevisionName")
+    try:
+        revisions = await gateway.revisions(app_id)
+    except GatewayError:
+        revisions = []  # the check above still stands; this one needs the revision list
+    for name, parts in overwritten_revisions(pre, ours, revisions):
+        what = f" ({', '.join(parts)})" if parts else ""
+        found.append(
+            f"revision {name} was made by someone else between the read of the app and the write, and the "
+            f"write replaced its containers{what}: compare {name} with {ours or 'the latest revision'} and "
+            "redo that change if it is still wanted"
+        )
+    return found
 
 
 def _dropped(body: dict[str, Any], before: dict[str, Any], drop: list[str]) -> list[str]:

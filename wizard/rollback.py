@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .app_write import fresh_revision_suffix, identity_block, public_var
+from .apply import SENDING, foreign_writes
 from .azure import ids
 from .azure.errors import GatewayError
 from .azure.gateway import IN_PROGRESS, Gateway, allows, app_from_json, assignment_name
@@ -986,10 +987,12 @@ class RollbackOutcome:
     plan: RollbackPlan
     status: str  # "rolled back" | "nothing to undo" | "refused" | "incomplete" | "failed"
     results: dict[str, StepOutcome] = field(default_factory=dict)
+    # Someone else's writes to the app between rollback's read and the end of its PATCH (apply.foreign_writes).
+    conflicts: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.status in ("rolled back", "nothing to undo")
+        return self.status in ("rolled back", "nothing to undo") and not self.conflicts
 
 
 def revert_body(
@@ -1030,7 +1033,7 @@ async def execute(
     gateway: Gateway,
     plan: RollbackPlan,
     settle_timeout_s: float = SETTLE_TIMEOUT_S,
-    on_wait: Callable[[str], None] | None = None,
+    report: Callable[[str], None] | None = None,
 ) -> RollbackOutcome:
     """Do the plan's steps, and only those: the app first (one PATCH), then the role assignments,
     then the identity, each journaled. Right before writing it reads everything again; a step the
@@ -1039,7 +1042,10 @@ async def execute(
 
     An app busy with someone else's update (a provisioningState that is not final, or a 409
     ContainerAppOperationInProgress on the PATCH) is waited for, at most `settle_timeout_s` seconds in
-    all, each wait told to `on_wait`; then everything is read again and the PATCH built from that.
+    all, each wait told to `report`; then everything is read again and the PATCH built from that.
+    `report` also hears `apply.SENDING` right before the PATCH goes out. After it, the app is compared
+    with that read plus the PATCH: someone else's write in between is in the outcome's `conflicts`
+    (Container Apps have no ETag to prevent it), journaled, and the outcome is not ok.
 
     Returns the outcome per step key; raises GatewayError only when a fresh read fails (then nothing
     more has been written)."""
@@ -1050,17 +1056,18 @@ async def execute(
     deadline = time.monotonic() + settle_timeout_s
     journal = Journal(plan.run.path)
     journal.write("rollback-start", steps=[[s.key, s.action, s.target] for s in plan.steps])
+    conflicts: list[str] = []  # someone else's writes to the app while rollback wrote it
     while True:
-        busy = await _settled(gateway, app_id, deadline, on_wait) if app_id else ""
+        busy = await _settled(gateway, app_id, deadline, report) if app_id else ""
         fresh = await plan_rollback(gateway, read_run(plan.run.path), plan.journals)
         results: dict[str, StepOutcome] = {s.key: StepOutcome("kept", s.reason) for s in plan.steps if not s.writes}
         todo = _still_shown(fresh, shown, results)
         app_steps = [s for s in todo if s.kind in ("env", "link")]
         if busy:
             results.update({s.key: StepOutcome("failed", busy) for s in app_steps})
-        elif await _do_app(gateway, fresh, app_steps, results, time.monotonic() < deadline):
-            if on_wait:
-                on_wait(f"Azure refused the write: another update of {_name(app_id or '')} is running")
+        elif await _do_app(gateway, fresh, app_steps, results, time.monotonic() < deadline, report, conflicts):
+            if report:
+                report(f"Azure refused the write: another update of {_name(app_id or '')} is running")
             await asyncio.sleep(gateway.connection.poll_interval)
             continue  # read again once it has ended: their update may have changed the app
         break
@@ -1096,10 +1103,12 @@ async def execute(
         status = "rolled back"
     else:
         status = "failed" if "failed" in statuses else "incomplete"
+    if conflicts:
+        journal.write("conflict", target=app_id, changes=conflicts)
     journal.write(
         "rollback-finished", ok=status in ("rolled back", "nothing to undo"), status=status, remaining=remaining
     )
-    return RollbackOutcome(plan, status, results)
+    return RollbackOutcome(plan, status, results, conflicts)
 
 
 def _still_shown(fresh: RollbackPlan, shown: list[RollbackStep], results: dict[str, StepOutcome]) -> list[RollbackStep]:
@@ -1147,17 +1156,23 @@ async def _do_app(
     steps: list[RollbackStep],
     results: dict[str, StepOutcome],
     may_wait: bool,
+    report: Callable[[str], None] | None,
+    conflicts: list[str],
 ) -> bool:
-    """The app's one PATCH, from the fresh read. Returns True, recording nothing, when Azure answers 409
-    ContainerAppOperationInProgress and `may_wait`: the caller waits and reads again."""
+    """The app's one PATCH, from the fresh read; someone else's writes found after it go to `conflicts`.
+    Returns True, recording nothing, when Azure answers 409 ContainerAppOperationInProgress and
+    `may_wait`: the caller waits and reads again."""
     if not steps or fresh.live.app_raw is None:
         return False
     env = next((s.data for s in steps if s.kind == "env"), None)
     link = next((s for s in steps if s.kind == "link"), None)
     unlink, drop = (link.data["identity"], link.data.get("drop") or []) if link else (None, [])
-    body = revert_body(fresh.live.app_raw, env, unlink, drop)
+    raw = fresh.live.app_raw
+    body = revert_body(raw, env, unlink, drop)
+    if report:
+        report(SENDING)
     try:
-        await gateway.patch_container_app(str(fresh.live.app_raw["id"]), body)
+        after = await gateway.update_container_app(str(raw["id"]), body)
     except GatewayError as err:
         if may_wait and err.status == 409 and err.code == "ContainerAppOperationInProgress":
             return True
@@ -1166,6 +1181,7 @@ async def _do_app(
         return False
     for step in steps:
         results[step.key] = StepOutcome("done")
+    conflicts += await foreign_writes(gateway, str(raw["id"]), raw, body, after)
     return False
 
 
@@ -1206,6 +1222,18 @@ def outcome_lines(outcome: RollbackOutcome) -> list[tuple[str, str]]:
         "incomplete": "Rollback incomplete: something changed since the list was shown. Run rollback again to see it.",
         "failed": "Rollback incomplete: a step failed. Run rollback again to continue.",
     }[outcome.status]
+    if outcome.conflicts:
+        said = "; ".join(outcome.conflicts)
+        lines.append(
+            (
+                "problem",
+                for_terminal(
+                    f"  ! someone else changed the container app while rollback wrote it: {said}. Container Apps "
+                    "have no ETag, so such a write cannot be held off; rollback changed nothing more: review these "
+                    "in the portal (the app's Activity log)"
+                ),
+            )
+        )
     return [*lines, ("note", summary)]
 
 
@@ -1216,6 +1244,7 @@ def to_json(plan: RollbackPlan, status: str, outcome: RollbackOutcome | None = N
         "status": status,
         "journal": str(plan.run.path),
         "problems": plan.problems,
+        "conflicts": outcome.conflicts if outcome else [],
         "steps": [
             {
                 "action": s.action,

@@ -18,7 +18,8 @@ from tests.engine.helpers import (
     snapshot,
 )
 from wizard.plan import AppTarget, IdentitySpec, Plan
-from wizard.rollback import execute, plan_rollback, read_run, render_text
+from wizard.journal import read_events
+from wizard.rollback import execute, outcome_lines, plan_rollback, read_run, render_text
 
 
 def _runner_env(running: Any, app_id: str) -> list[dict[str, Any]]:
@@ -160,3 +161,39 @@ async def test_a_gone_identity_apply_dropped_is_listed_as_what_cannot_be_undone(
     assert dropped[0].target == doomed and "no longer exists" in dropped[0].reason
     assert done.status == "rolled back", done.results
     assert doomed not in (snapshot(demo, i["app"])["identity"].get("userAssignedIdentities") or {})
+
+
+# -- someone else's write while rollback writes -----------------------------------------------------------
+async def test_someone_elses_write_between_rollbacks_read_and_its_patch_is_reported(demo, tmp_path) -> None:
+    """The same window apply has (no ETag): a change landing between the fresh read and the PATCH is
+    found afterwards and said, and the rollback is not called a success."""
+    from wizard.apply import SENDING
+    from wizard.sandbox.providers.container_apps import new_revision
+
+    i = ids(demo)
+
+    def change(app: dict[str, Any]) -> None:
+        app["properties"]["configuration"]["ingress"] = {"external": True, "targetPort": 9090}
+        app["properties"]["template"]["containers"][1]["env"][0]["value"] = "elsewhere"
+        new_revision(demo.store, app)
+
+    heard: list[str] = []
+
+    def report(message: str) -> None:
+        if message == SENDING and not heard:
+            edit_resource(demo, i["app"], change)
+        heard.append(message)
+
+    async with gateway(demo) as gw:
+        outcome = await applier(gw, tmp_path).apply(runner_plan(demo))
+        shown = await plan_rollback(gw, read_run(outcome.journal))  # type: ignore[arg-type]
+        done = await execute(gw, shown, report=report)
+    assert SENDING in heard
+    assert not done.ok
+    said = " ".join(done.conflicts)
+    assert "configuration.ingress added" in said and "container log-shipper" in said, done.conflicts
+    text = "\n".join(t for _, t in outcome_lines(done))
+    assert "configuration.ingress added" in text
+    assert snapshot(demo, i["app"])["properties"]["configuration"]["ingress"]["targetPort"] == 9090  # kept
+    events = read_events(outcome.journal)  # type: ignore[arg-type]
+    assert any(e["event"] == "conflict" and e["changes"] == done.conflicts for e in events)
