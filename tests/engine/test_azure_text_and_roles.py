@@ -207,3 +207,14 @@ async def test_what_apply_reports_and_its_errors_are_escaped(start_sandbox: Any,
         assert_safe(progress.label)
     for result in outcome.results.values():
         assert_safe(result.message)
+
+
+def test_a_sign_in_failure_shows_what_the_credential_said_escaped() -> None:
+    """The Azure CLI's own error text goes into the sign-in paragraph: it may carry its colours."""
+    from wizard.azure.errors import GatewayError, sign_in_paragraph
+
+    said = f"AzureCliCredential: \x1b[31mERROR: AADSTS70043{ESCAPES}\x1b[0m"
+    err = GatewayError("sign in", "SignInFailed", said, None, detail=said)
+    text = sign_in_paragraph(err, "AzureCloud (tenant common)")
+    assert_safe(text)
+    assert "\\x1b[31mERROR: AADSTS70043" in text

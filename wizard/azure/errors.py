@@ -86,7 +86,8 @@ def translate(exc: BaseException, what: str) -> GatewayError:
 
 def sign_in_paragraph(err: GatewayError, where: str, device_code: bool = False) -> str:
     """One short paragraph for a failed sign-in: what was tried, where (`where`: the cloud or
-    endpoint and tenant, from Connection.describe), and the fix."""
+    endpoint and tenant, from Connection.describe), and the fix; safe to print (control characters
+    escaped)."""
     tried = _attempted_credentials(err.detail or err.message)
     if device_code:
         what = "a device-code sign-in"
@@ -98,10 +99,11 @@ def sign_in_paragraph(err: GatewayError, where: str, device_code: bool = False) 
     text = f"Sign-in failed for {where}: tried {what}."
     if detail:
         text += f" {detail.rstrip('.')}."
-    return (
-        text + " Fix: run `az login` (with `--tenant ID` when your account is in several tenants) and try again, "
+    text += (
+        " Fix: run `az login` (with `--tenant ID` when your account is in several tenants) and try again, "
         "or pass --tenant ID, or --device-code on a machine without a browser."
     )
+    return for_terminal(text)  # the credential's own words (the az CLI's stderr) may carry its colours
 
 
 def _attempted_credentials(message: str) -> list[str]:
