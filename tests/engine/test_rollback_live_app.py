@@ -17,8 +17,8 @@ from tests.engine.helpers import (
     runner_plan,
     snapshot,
 )
-from wizard.plan import AppTarget, IdentitySpec, Plan
 from wizard.journal import read_events
+from wizard.plan import AppTarget, IdentitySpec, Plan
 from wizard.rollback import execute, outcome_lines, plan_rollback, read_run, render_text
 
 
