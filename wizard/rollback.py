@@ -1073,7 +1073,7 @@ async def execute(
         app_steps = [s for s in todo if s.kind in ("env", "link")]
         if busy:
             results.update({s.key: StepOutcome("failed", busy) for s in app_steps})
-        elif await _do_app(gateway, fresh, app_steps, results, time.monotonic() < deadline, report, conflicts):
+        elif await _do_app(gateway, app_id, fresh, app_steps, results, time.monotonic() < deadline, report, conflicts):
             if report:
                 report(f"Azure refused the write: another update of {_name(app_id or '')} is running")
             await asyncio.sleep(gateway.connection.poll_interval)
@@ -1160,6 +1160,7 @@ async def _settled(gateway: Gateway, app_id: str, deadline: float, on_wait: Call
 
 async def _do_app(
     gateway: Gateway,
+    app_id: str | None,
     fresh: RollbackPlan,
     steps: list[RollbackStep],
     results: dict[str, StepOutcome],
@@ -1167,10 +1168,11 @@ async def _do_app(
     report: Callable[[str], None] | None,
     conflicts: list[str],
 ) -> bool:
-    """The app's one PATCH, from the fresh read; someone else's writes found after it go to `conflicts`.
+    """The app's one PATCH to `app_id` (the journal's, checked against its plan: never the `id` an
+    answer carries), from the fresh read; someone else's writes found after it go to `conflicts`.
     Returns True, recording nothing, when Azure answers 409 ContainerAppOperationInProgress and
     `may_wait`: the caller waits and reads again."""
-    if not steps or fresh.live.app_raw is None:
+    if not steps or not app_id or fresh.live.app_raw is None:
         return False
     env = next((s.data for s in steps if s.kind == "env"), None)
     link = next((s for s in steps if s.kind == "link"), None)
@@ -1180,7 +1182,7 @@ async def _do_app(
     if report:
         report(SENDING)
     try:
-        after = await gateway.update_container_app(str(raw["id"]), body)
+        after = await gateway.update_container_app(app_id, body)
     except GatewayError as err:
         if may_wait and err.status == 409 and err.code == "ContainerAppOperationInProgress":
             return True
@@ -1189,7 +1191,7 @@ async def _do_app(
         return False
     for step in steps:
         results[step.key] = StepOutcome("done")
-    conflicts += await foreign_writes(gateway, str(raw["id"]), raw, body, after)
+    conflicts += await foreign_writes(gateway, app_id, raw, body, after)
     return False
 
 
