@@ -5,6 +5,7 @@ stale entry, a gone identity dropped from the app) are listed as kept, with the 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from tests.engine.helpers import (
@@ -17,6 +18,7 @@ from tests.engine.helpers import (
     runner_plan,
     snapshot,
 )
+from wizard.cli import main
 from wizard.journal import read_events
 from wizard.plan import AppTarget, IdentitySpec, Plan
 from wizard.rollback import execute, outcome_lines, plan_rollback, read_run, render_text
@@ -197,3 +199,24 @@ async def test_someone_elses_write_between_rollbacks_read_and_its_patch_is_repor
     assert snapshot(demo, i["app"])["properties"]["configuration"]["ingress"]["targetPort"] == 9090  # kept
     events = read_events(outcome.journal)  # type: ignore[arg-type]
     assert any(e["event"] == "conflict" and e["changes"] == done.conflicts for e in events)
+
+
+def test_the_command_says_what_rollback_waits_for(start_sandbox, tmp_path, capsys, monkeypatch) -> None:
+    """A rollback that meets the app busy with someone else's update waits for it, bounded; the admin
+    sees on stderr what it waits for instead of a silent terminal (stdout stays the list and result)."""
+    running = start_sandbox()
+    monkeypatch.setenv("RUNNER_IDENTITY_STATE_DIR", str(tmp_path / "state"))
+    journal = asyncio.run(_applied(running, tmp_path))
+    running.sandbox.faults.add("busy,route=maia-runner$,method=GET,after=1,times=1")  # the read before the PATCH
+    where = ["--arm-endpoint", running.info.arm_endpoint, "--ca-bundle", running.info.ca_bundle]
+    assert main(["rollback", str(journal), "--yes", *where]) == 0
+    said = capsys.readouterr()
+    assert "maia-runner is InProgress" in said.err
+    assert "InProgress" not in said.out
+
+
+async def _applied(running: Any, tmp_path: Any) -> Any:
+    async with gateway(running) as gw:
+        outcome = await applier(gw, tmp_path).apply(runner_plan(running))
+    assert outcome.ok, outcome.error
+    return outcome.journal
