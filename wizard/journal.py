@@ -12,14 +12,16 @@ by name only).
 
 from __future__ import annotations
 
+import errno
 import itertools
 import json
 import os
+import stat
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 
 def state_dir() -> Path:
@@ -93,7 +95,7 @@ def _read(path: Path) -> tuple[list[dict[str, Any]], list[int], list[str]]:
     bad: int | None = None
     problems: list[str] = []
     size = 0
-    with path.open(encoding="utf-8") as fh:
+    with _open_regular(path) as fh:
         for number in itertools.count(1):
             line = fh.readline(MAX_RECORD_BYTES + 1)
             if not line:
@@ -121,6 +123,20 @@ def _read(path: Path) -> tuple[list[dict[str, Any]], list[int], list[str]]:
             events.append(record)
             numbers.append(number)
     return events, numbers, problems
+
+
+def _open_regular(path: Path) -> TextIO:
+    """`path` opened for reading as UTF-8 text, if it is a regular file. A FIFO or a device named like a
+    journal would block a plain open or read forever (or never end): OSError "not a regular file"."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO without a writer would block the open itself
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        os.set_blocking(fd, True)
+        return open(fd, encoding="utf-8")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 class JournalError(ValueError):

@@ -212,3 +212,29 @@ def test_a_file_no_journal_could_be_is_refused_beside_or_named(
     assert run.problems, kind
     plan = build_rollback(run, applied["live"])
     assert plan.problems and not plan.steps
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["named", "beside"])
+def test_a_journal_that_is_not_a_regular_file_never_blocks(applied: dict[str, Any], tmp_path: Path, named: bool) -> None:
+    """A FIFO (or a device) named like a journal, given or lying in the journals folder, blocks a plain
+    read forever: rollback must say it is not a journal (named) or pass it by (beside), at once."""
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "journals"
+    folder.mkdir()
+    journal = folder / "run.jsonl"
+    journal.write_bytes(applied["run"].path.read_bytes())
+    os.mkfifo(folder / "zz-pipe.jsonl")
+    target = folder / "zz-pipe.jsonl" if named else journal
+    code = f"from wizard.cli import main; raise SystemExit(main(['--sandbox', 'rollback', {str(target)!r}, '--dry-run']))"
+    env = {**os.environ, "RUNNER_IDENTITY_STATE_DIR": str(tmp_path / "state")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, env=env)
+    assert "Traceback" not in done.stderr
+    if named:
+        assert done.returncode == 2
+        assert "zz-pipe.jsonl cannot be read: not a regular file" in done.stderr
+    else:
+        assert "Rollback of" in done.stdout, done.stderr
+        assert "zz-pipe" not in done.stdout + done.stderr
