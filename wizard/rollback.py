@@ -1248,13 +1248,15 @@ def outcome_lines(outcome: RollbackOutcome) -> list[tuple[str, str]]:
 
 
 def to_json(plan: RollbackPlan, status: str, outcome: RollbackOutcome | None = None) -> dict[str, Any]:
-    """The plan (and what became of each step) as the CLI's --json prints it."""
+    """The plan (and what became of each step) as the CLI's --json prints it: `status`, `journal`,
+    `problems`, `steps`, and `conflicts` (someone else's writes to the app) only when there are any."""
     results = outcome.results if outcome else {}
+    conflicts = {"conflicts": outcome.conflicts} if outcome and outcome.conflicts else {}
     return {
         "status": status,
         "journal": str(plan.run.path),
         "problems": plan.problems,
-        "conflicts": outcome.conflicts if outcome else [],
+        **conflicts,
         "steps": [
             {
                 "action": s.action,
