@@ -19,6 +19,7 @@ from typing import Any
 from .azure.errors import GatewayError
 from .mergepatch import merge_patch
 from .model import Identity, Revision
+from .text import for_terminal
 
 
 class AppChanged(GatewayError):
@@ -28,7 +29,7 @@ class AppChanged(GatewayError):
         super().__init__(what, "AppChanged", message, None)
 
     def plain(self) -> str:
-        return f"Could not {self.what}: {self.message}"
+        return for_terminal(f"Could not {self.what}: {self.message}")
 
 
 def _type_parts(identity_type: str) -> set[str]:

@@ -28,6 +28,7 @@ from .journal import Journal, open_run
 from .model import ContainerApp, Identity, LinkedIdentity
 from .plan import Plan
 from .steps import SETTLE_TIMEOUT_S, Step, StepPlan, build_steps, merged_tags, read_live
+from .text import for_terminal
 from .verify import Check, verify_plan
 
 T = TypeVar("T")
@@ -113,10 +114,13 @@ class Applier:
         return build_steps(plan, await read_live(self.gateway, plan))
 
     def report(self, progress: Progress) -> None:
-        """Tell the caller, with the step's summary as its label (a caller shows that, never the id)."""
-        if not progress.label:
-            progress = dataclasses.replace(progress, label=self._labels.get(progress.step_id, progress.step_id))
-        self._listener(progress)
+        """Tell the caller, with the step's summary as its label (a caller shows that, never the id).
+        Label and message may carry Azure's text (a role's name, an operation's status): both go out
+        with their control characters escaped (`text.for_terminal`), so every caller may print them."""
+        label = progress.label or self._labels.get(progress.step_id, progress.step_id)
+        lines = progress.message.split("\n")
+        message = "\n".join(for_terminal(line) for line in lines)
+        self._listener(dataclasses.replace(progress, label=for_terminal(label), message=message))
 
     async def apply(self, plan: Plan, step_plan: StepPlan | None = None, verify: bool = True) -> ApplyOutcome:
         step_plan = step_plan or await self.preview(plan)
@@ -158,7 +162,7 @@ class Applier:
             return await verify_plan(self.gateway, plan, principal_hint=identity.principal_id) if verify else []
 
         async def conflicts() -> list[str]:
-            return await self._conflicts(**written) if written else []
+            return await foreign_writes(self.gateway, **written) if written else []
 
         outcome.checks, outcome.conflicts = await asyncio.gather(checks(), conflicts())
         if outcome.conflicts and outcome.app is not None:
@@ -447,6 +451,8 @@ class Applier:
                 identity=identity.id,
                 value=identity.client_id,
                 steps=[s.id for s in writing],
+                # linked identities that no longer exist, which this write removes (rollback cannot put them back)
+                dropped=_dropped(body, before, drop),
             )
             if not body:
                 # An earlier attempt's PATCH landed but its poller was lost: wait for the app instead.
@@ -500,26 +506,38 @@ class Applier:
         )
         return app
 
-    async def _conflicts(
-        self, app_id: str, pre: dict[str, Any], body: dict[str, Any], after: dict[str, Any]
-    ) -> list[str]:
-        """Someone else's writes to the app between apply's read and the end of its operation."""
-        found = foreign_changes(pre, body, after)
-        if "properties" not in body:
-            return found  # the containers were not sent: a revision made in between still stands, and shows above
-        ours = (after.get("properties") or {}).get("latestRevisionName")
-        try:
-            revisions = await self.gateway.revisions(app_id)
-        except GatewayError:
-            revisions = []  # the check above still stands; this one needs the revision list
-        for name, parts in overwritten_revisions(pre, ours, revisions):
-            what = f" ({', '.join(parts)})" if parts else ""
-            found.append(
-                f"revision {name} was made by someone else between apply's read and its write, and apply's update "
-                f"replaced its containers{what}: compare {name} with {ours or 'the latest revision'} and redo that "
-                "change if it is still wanted"
-            )
-        return found
+
+async def foreign_writes(
+    gateway: Gateway, app_id: str, pre: dict[str, Any], body: dict[str, Any], after: dict[str, Any]
+) -> list[str]:
+    """Someone else's writes to the app between a read of it (`pre`) and the end of the operation of a
+    PATCH (`body`) built from that read (`after`: the operation's result): what changed that the PATCH
+    did not change, and any revision made in between whose containers the PATCH replaced. Apply and
+    rollback both write the app this way. Returns plain sentences, none when no one else wrote."""
+    found = foreign_changes(pre, body, after)
+    if "properties" not in body:
+        return found  # the containers were not sent: a revision made in between still stands, and shows above
+    ours = (after.get("properties") or {}).get("latestRevisionName")
+    try:
+        revisions = await gateway.revisions(app_id)
+    except GatewayError:
+        revisions = []  # the check above still stands; this one needs the revision list
+    for name, parts in overwritten_revisions(pre, ours, revisions):
+        what = f" ({', '.join(parts)})" if parts else ""
+        found.append(
+            f"revision {name} was made by someone else between the read of the app and the write, and the "
+            f"write replaced its containers{what}: compare {name} with {ours or 'the latest revision'} and "
+            "redo that change if it is still wanted"
+        )
+    return found
+
+
+def _dropped(body: dict[str, Any], before: dict[str, Any], drop: list[str]) -> list[str]:
+    """The ids in `drop` the app held when read (`before`, app_patch's pre-image) and this body unlinks."""
+    if "identity" not in body:
+        return []
+    held = {u.lower() for u in before["user_identities"]}
+    return [d for d in drop if d.lower() in held]
 
 
 def _linked_entry(raw: dict[str, Any], identity_id: str) -> dict[str, Any] | None:

@@ -547,7 +547,12 @@ def cmd_rollback(args: argparse.Namespace) -> int:
             if input("Roll back? [y/N] ").strip().lower() not in ("y", "yes"):
                 print("Nothing was changed.", file=out)
                 return EXIT_OK
-        outcome = await execute(gateway, plan)
+        from .apply import Progress
+        from .progress import ApplyProgress
+
+        # What it waits for (someone else's update of the app) goes to stderr, as apply's waits do.
+        with ApplyProgress(sys.stderr, live=sys.stderr.isatty() and not (args.verbose or args.debug)) as shown:
+            outcome = await execute(gateway, plan, report=lambda what: shown.report(Progress("app", "waiting", what)))
         if plan.writes:
             print("\n".join(text for _, text in outcome_lines(outcome)), file=out)
         if _json(args):

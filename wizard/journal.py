@@ -12,13 +12,16 @@ by name only).
 
 from __future__ import annotations
 
+import errno
+import itertools
 import json
 import os
+import stat
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 
 def state_dir() -> Path:
@@ -74,20 +77,66 @@ def read_events(path: Path) -> list[dict[str, Any]]:
 
     Raises OSError when the file cannot be read, UnicodeDecodeError when it is not text.
     """
-    events = []
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
+    return _read(path)[0]
+
+
+# No run's journal comes near these: a record is a few KiB, the `start` record holds the plan (at most
+# 1 MiB, up to 6 bytes a character once JSON-escaped), and a run is a few dozen records per attempt.
+MAX_RECORD_BYTES = 8 << 20
+MAX_JOURNAL_BYTES = 64 << 20
+
+
+def _read(path: Path) -> tuple[list[dict[str, Any]], list[int], list[str]]:
+    """(records, the line number of each, problems): a line that is not a record is a problem unless
+    it is the last one (a torn write), since what follows it could not be trusted to be complete. A
+    line longer than MAX_RECORD_BYTES or a file past MAX_JOURNAL_BYTES is read no further."""
+    events: list[dict[str, Any]] = []
+    numbers: list[int] = []
+    bad: int | None = None
+    problems: list[str] = []
+    size = 0
+    with _open_regular(path) as fh:
+        for number in itertools.count(1):
+            line = fh.readline(MAX_RECORD_BYTES + 1)
+            if not line:
+                break
+            size += len(line)
+            if size > MAX_JOURNAL_BYTES:
+                problems.append(f"it is larger than {MAX_JOURNAL_BYTES >> 20} MiB: no run's journal is")
+                break
             line = line.strip()
             if not line:
                 continue
+            if bad is not None:
+                problems.append(
+                    f"line {bad} is not a journal record, yet more follow it: the journal was edited or damaged, "
+                    "so what the run wrote cannot be known"
+                )
+                break
             try:
-                record = json.loads(line)
-            except ValueError:
-                break
+                record = json.loads(line) if len(line) <= MAX_RECORD_BYTES else None
+            except (ValueError, RecursionError):  # RecursionError: nested past the parser's depth
+                record = None
             if not isinstance(record, dict) or not isinstance(record.get("event"), str):
-                break
+                bad = number
+                continue
             events.append(record)
-    return events
+            numbers.append(number)
+    return events, numbers, problems
+
+
+def _open_regular(path: Path) -> TextIO:
+    """`path` opened for reading as UTF-8 text, if it is a regular file. A FIFO or a device named like a
+    journal would block a plain open or read forever (or never end): OSError "not a regular file"."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO without a writer would block the open itself
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        os.set_blocking(fd, True)
+        return open(fd, encoding="utf-8")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 class JournalError(ValueError):
@@ -96,10 +145,21 @@ class JournalError(ValueError):
 
 @dataclass
 class Run:
-    """One run as its journal tells it: every attempt, every write, every rollback."""
+    """One run as its journal tells it: every attempt, every write, every rollback. `problems` says
+    what in the file is not as runner-identity writes it (a journal edited by hand, damaged, or from
+    a version that writes other records): such a run is never continued, and rollback refuses it."""
 
     path: Path
     events: list[dict[str, Any]]
+    lines: list[int] = field(default_factory=list)  # each event's line number in the file
+    problems: list[str] = field(default_factory=list)
+
+    def line(self, event: dict[str, Any]) -> int:
+        """The line number of one of this run's events (1 when unknown)."""
+        for index, found in enumerate(self.events):
+            if found is event:
+                return self.lines[index] if index < len(self.lines) else index + 1
+        return 1
 
     @property
     def start(self) -> dict[str, Any]:
@@ -115,7 +175,8 @@ class Run:
 
     @property
     def started(self) -> float:
-        return float(self.start.get("time") or 0.0)
+        time_ = self.start.get("time")
+        return float(time_) if _number(time_) else 0.0
 
     @property
     def rolled_back_once(self) -> bool:
@@ -134,7 +195,7 @@ class Run:
     def open(self) -> bool:
         """Whether `apply` of the same plan continues this run: its last attempt did not finish (it
         failed, or the process died) and no rollback has touched it."""
-        if self.rolled_back_once:
+        if self.rolled_back_once or self.problems:
             return False
         return not self.events or self.events[-1].get("event") != "finished"
 
@@ -148,14 +209,131 @@ class Run:
 
 
 def read_run(path: Path) -> Run:
-    """The run journaled at `path`.
+    """The run journaled at `path`; what in it is not as runner-identity writes it is in `problems`.
 
-    Raises OSError when the file cannot be read, JournalError when it is not a runner-identity
-    journal (no `start` event first)."""
-    events = read_events(path)
+    Raises OSError when the file cannot be read, UnicodeDecodeError when it is not text, JournalError
+    when it is not a runner-identity journal (no `start` event first)."""
+    events, numbers, problems = _read(path)
     if not events or events[0].get("event") != "start":
         raise JournalError(f"{path} is not a runner-identity journal")
-    return Run(path, events)
+    for event, number in zip(events, numbers, strict=True):
+        problems += [f"line {number}: {p}" for p in event_problems(event)]
+    return Run(path, events, numbers, problems)
+
+
+# -- what each record may hold --------------------------------------------------------------------
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _texts(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _text_map(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+
+
+def _variable(value: Any) -> bool:
+    """A variable as the journal keeps it: {name, value} or {name, secretRef} (public_var), or none."""
+    if value is None:
+        return True
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("name"), str)
+        or set(value) - {"name", "value", "secretRef"}
+    ):
+        return False
+    if "secretRef" in value:
+        return isinstance(value["secretRef"], str) and "value" not in value
+    return value.get("value") is None or isinstance(value.get("value"), str)
+
+
+def _pre_image(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("identity_type"), str)
+        and _texts(value.get("user_identities"))
+        and isinstance(value.get("container"), str)
+        and isinstance(value.get("env_var"), str)
+        and _variable(value.get("previous", "missing"))
+        and (value.get("revision") is None or isinstance(value.get("revision"), str))
+    )
+
+
+def _steps(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(s, str) or _texts(s) for s in value)
+
+
+_TEXT = ("a string", lambda v: isinstance(v, str))
+_OPTIONAL_TEXT = ("a string or null", lambda v: v is None or isinstance(v, str))
+# Every field runner-identity writes, with the shape it writes it in (fields it never writes are left alone).
+FIELDS: dict[str, tuple[str, Any]] = {
+    **{
+        k: _TEXT
+        for k in (
+            "event",
+            "run",
+            "plan",
+            "step",
+            "action",
+            "target",
+            "client_id",
+            "principal_id",
+            "role",
+            "role_name",
+            "scope",
+            "identity",
+            "value",
+            "container",
+            "env_var",
+            "key",
+            "result",
+            "reason",
+        )
+    },
+    "code": _OPTIONAL_TEXT,
+    "message": _OPTIONAL_TEXT,
+    "revision": _OPTIONAL_TEXT,
+    "time": ("a number", _number),
+    # an HTTP status in a `failed` record, a rollback's outcome in `rollback-finished`
+    "status": ("a number, a string or null", lambda v: v is None or isinstance(v, str) or _number(v)),
+    "ok": ("true or false", lambda v: isinstance(v, bool)),
+    "remaining": ("a list of strings", _texts),
+    "changes": ("a list of strings", _texts),
+    "assignments": ("a list of strings", _texts),
+    "dropped": ("a list of strings", _texts),
+    "old_tags": ("a table of strings", _text_map),
+    "tags": ("a table of strings", _text_map),
+    "steps": ("a list", _steps),
+    "pre_image": ("the app's pre-image (identity_type, user_identities, container, env_var, previous)", _pre_image),
+}
+# What each kind of record cannot do without.
+REQUIRED = {
+    "start": ("plan", "time"),
+    "attempt": (),
+    "begin": ("step", "action", "target"),
+    "done": ("step", "action", "target"),
+    "rollback-finished": ("remaining",),
+}
+
+
+def event_problems(event: dict[str, Any]) -> list[str]:
+    """What in one record is not as runner-identity writes it: a field of the wrong shape, or a field
+    its kind of record needs that is missing. Empty for a good record."""
+    problems = [
+        f"'{key}' must be {what}, not {json.dumps(event[key])[:60]}"
+        for key, (what, fits) in FIELDS.items()
+        if key in event and not fits(event[key])
+    ]
+    problems += [
+        f"a '{event['event']}' record needs '{key}'"
+        for key in REQUIRED.get(str(event.get("event")), ())
+        if key not in event
+    ]
+    if event.get("event") == "begin" and event.get("step") == "app" and "pre_image" not in event:
+        problems.append("the app's 'begin' record needs 'pre_image'")
+    return problems
 
 
 def runs_in(directory: Path) -> list[Run]:
@@ -164,8 +342,8 @@ def runs_in(directory: Path) -> list[Run]:
     for path in sorted(directory.glob("*.jsonl")) if directory.is_dir() else []:
         try:
             runs.append(read_run(path))
-        except (OSError, JournalError):
-            continue
+        except (OSError, UnicodeDecodeError, JournalError):
+            continue  # not a journal (a damaged journal is one, with its problems)
     return sorted(runs, key=lambda r: (r.started, r.path.name))
 
 

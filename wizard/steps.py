@@ -113,7 +113,7 @@ async def read_live(
         # The other user-assigned identities it holds: Azure refuses an identity change that keeps one
         # that no longer exists, so those are found now and dropped from the union.
         others = [u.id for u in found.user_identities if u.id.lower() != plan.identity_id.lower()]
-        exists = await asyncio.gather(*(_exists(gateway, u) for u in others))
+        exists = await asyncio.gather(*(identity_exists(gateway, u) for u in others))
         return found, {u.lower() for u, there in zip(others, exists, strict=True) if not there}
 
     async def vaults() -> tuple[list[ScopeResource], list[ScopeResource]]:
@@ -171,7 +171,7 @@ async def read_live(
     return live
 
 
-async def _exists(gateway: Gateway, identity_id: str) -> bool:
+async def identity_exists(gateway: Gateway, identity_id: str) -> bool:
     """Whether a user-assigned identity exists; one the caller may not read counts as existing."""
     try:
         return await gateway.identity_by_id(identity_id) is not None

@@ -183,3 +183,29 @@ def store_bytes(running: Any) -> bytes:
     import json
 
     return running.thread.call(lambda: json.dumps(running.store.to_json(), sort_keys=True).encode())
+
+
+async def link_then_delete(gw: Gateway, running: Any, name: str) -> str:
+    """Someone links a new identity to maia-runner (keeping what it holds), then deletes the identity:
+    the app keeps an entry for an identity that no longer exists. Returns that identity's id."""
+    i = ids(running)
+    doomed = await gw.create_identity(i["sub"], "rg-runner", name, "westeurope", {})
+    raw = await gw.container_app_raw(i["app"])
+    users = {k: {} for k in ((raw or {}).get("identity") or {}).get("userAssignedIdentities") or {}}
+    await gw.patch_container_app(
+        i["app"],
+        {"identity": {"type": "SystemAssigned,UserAssigned", "userAssignedIdentities": {**users, doomed.id: {}}}},
+    )
+    await gw.delete_identity(doomed.id)
+    return str(doomed.id)
+
+
+def name_in_registry(running: Any, app_id: str, identity_id: str) -> None:
+    """Someone points the app's registry at `identity_id` (a registry pull identity)."""
+    edit_resource(
+        running,
+        app_id,
+        lambda app: app["properties"]["configuration"].__setitem__(
+            "registries", [{"server": "contoso.azurecr.io", "identity": identity_id}]
+        ),
+    )

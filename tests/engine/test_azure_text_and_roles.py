@@ -152,3 +152,69 @@ def test_a_guid_matches_ids_only_and_a_name_matches_every_role_of_that_name(
         assert matches == [r for r in roles if r.guid == wanted.strip().lower()]
     else:
         assert matches == [r for r in roles if r.name.lower() == wanted.strip().lower()]
+
+
+def test_apply_and_rollback_show_azure_text_escaped_too(tenant: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """Every output path, not only the review: apply's progress and outcome, the rollback list and
+    what rollback then did (a reused identity's tags and the variable go back to Azure's own text)."""
+    assert main([*plan_args(f"{HOSTILE_ROLE}@{VAULT}"), *tenant]) == 0
+    capsys.readouterr()
+    assert main(["apply", "plan.toml", "--yes", *tenant]) == 0
+    out = capsys.readouterr()
+    assert_safe(out.out)
+    assert_safe(out.err)
+    assert "Runner\\x1b[2J" in out.err  # the step's progress line names the role, escaped
+    journal = next((Path("state") / "journals").glob("*.jsonl"))
+
+    assert main(["rollback", str(journal), "--dry-run", *tenant]) == 0
+    out = capsys.readouterr().out
+    assert_safe(out)
+    assert "restore AZURE_CLIENT_ID on container runner of maia-runner to \\x1b[2J" in out
+    assert "tag owner: data -> \\x1b[2J" in out
+    assert "'Runner\\x1b[2J" in out
+
+    assert main(["rollback", str(journal), "--yes", *tenant]) == 0
+    out = capsys.readouterr().out
+    assert_safe(out)
+    assert "done" in out
+
+
+async def test_what_apply_reports_and_its_errors_are_escaped(start_sandbox: Any, tmp_path: Path) -> None:
+    """A failing write names the role Azure calls it by: the progress reports, the step's message and the
+    error carry it escaped (the CLI, the wizard and --json all print them)."""
+    from tests.engine.helpers import applier, gateway, ids
+    from wizard.apply import Progress
+    from wizard.plan import AppTarget, IdentitySpec, Plan, RoleRequest
+
+    running = start_sandbox(faults=("500,route=roleAssignments,method=PUT,times=1000",))
+    running.thread.call(lambda: custom_role(running.store, HOSTILE_ROLE, f"Runner{ESCAPES}Reader"))
+    i = ids(running)
+    plan = Plan(
+        i["sub"],
+        IdentitySpec("rg-runner", "id-hostile"),
+        [RoleRequest(HOSTILE_ROLE, i["vault"])],
+        AppTarget(i["app"], "runner"),
+    )
+    heard: list[Progress] = []
+    async with gateway(running) as gw:
+        outcome = await applier(gw, tmp_path, report=heard.append).apply(plan)
+    assert outcome.status == "failed" and outcome.error is not None
+    assert "Runner\\x1b[2J" in outcome.error.plain()
+    assert_safe(outcome.error.plain())
+    assert any("Runner\\x1b[2J" in p.label for p in heard)
+    for progress in heard:
+        assert_safe(progress.message)
+        assert_safe(progress.label)
+    for result in outcome.results.values():
+        assert_safe(result.message)
+
+
+def test_a_sign_in_failure_shows_what_the_credential_said_escaped() -> None:
+    """The Azure CLI's own error text goes into the sign-in paragraph: it may carry its colours."""
+    from wizard.azure.errors import GatewayError, sign_in_paragraph
+
+    said = f"AzureCliCredential: \x1b[31mERROR: AADSTS70043{ESCAPES}\x1b[0m"
+    err = GatewayError("sign in", "SignInFailed", said, None, detail=said)
+    text = sign_in_paragraph(err, "AzureCloud (tenant common)")
+    assert_safe(text)
+    assert "\\x1b[31mERROR: AADSTS70043" in text

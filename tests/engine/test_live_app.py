@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.engine.helpers import applier, edit_resource, gateway, ids, install_app, runner_plan, snapshot
+from tests.engine.helpers import (
+    applier,
+    edit_resource,
+    gateway,
+    ids,
+    install_app,
+    link_then_delete,
+    name_in_registry,
+    runner_plan,
+    snapshot,
+)
 from wizard.apply import Progress
 from wizard.journal import read_events
 from wizard.plan import AppTarget, IdentitySpec, Plan
@@ -82,22 +92,12 @@ async def test_a_recreated_identity_named_by_a_registry_stops_before_any_write(d
 
 
 # -- a linked identity that no longer exists -----------------------------------------------------------
-async def _link_then_delete(gw: Any, running: Any, name: str) -> str:
-    i = ids(running)
-    doomed = await gw.create_identity(i["sub"], "rg-runner", name, "westeurope", {})
-    await gw.patch_container_app(
-        i["app"], {"identity": {"type": "SystemAssigned,UserAssigned", "userAssignedIdentities": {doomed.id: {}}}}
-    )
-    await gw.delete_identity(doomed.id)
-    return str(doomed.id)
-
-
 async def test_a_linked_identity_that_is_gone_is_dropped_with_a_warning(demo: Any, tmp_path: Any) -> None:
     i = ids(demo)
     plan = runner_plan(demo)
     before = snapshot(demo, i["app"])
     async with gateway(demo) as gw:
-        doomed = await _link_then_delete(gw, demo, "id-doomed")
+        doomed = await link_then_delete(gw, demo, "id-doomed")
         preview = await applier(gw, tmp_path).preview(plan)
         link = preview.step("link")
         assert link is not None
@@ -114,14 +114,8 @@ async def test_a_linked_identity_that_is_gone_is_dropped_with_a_warning(demo: An
 async def test_a_gone_identity_a_registry_still_names_stops_before_any_write(demo: Any, tmp_path: Any) -> None:
     i = ids(demo)
     async with gateway(demo) as gw:
-        doomed = await _link_then_delete(gw, demo, "id-doomed-named")
-        edit_resource(
-            demo,
-            i["app"],
-            lambda app: app["properties"]["configuration"].__setitem__(
-                "registries", [{"server": "contoso.azurecr.io", "identity": doomed}]
-            ),
-        )
+        doomed = await link_then_delete(gw, demo, "id-doomed-named")
+        name_in_registry(demo, i["app"], doomed)
         writes = len(demo.sandbox.writes())
         outcome = await applier(gw, tmp_path).apply(runner_plan(demo))
     assert outcome.status == "blocked"

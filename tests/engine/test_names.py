@@ -10,9 +10,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.engine.helpers import applier, gateway, ids, install_app, snapshot
+from tests.engine.helpers import applier, gateway, ids, install_app, roll_back, snapshot
 from wizard.model import Identity, ResourceGroup
 from wizard.plan import AppTarget, IdentitySpec, Plan
+from wizard.rollback import plan_rollback, read_run
 from wizard.steps import LiveState, build_steps, render_text
 
 SUB = "00000000-0000-4000-8000-000000000001"
@@ -81,6 +82,34 @@ def test_azure_then_holds_one_tag_per_name_and_a_rerun_writes_nothing(
     assert outcome.ok, outcome.error
     assert snapshot(demo, plan.identity_id)["tags"] == expected_tags(live, planned)
     assert [s.action for s in again.steps] == ["unchanged"]
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(live=tag_sets(), planned=tag_sets())
+def test_rollback_gives_a_reused_identity_back_its_tags_as_they_were(
+    demo: Any, tmp_path: Any, live: dict[str, str], planned: dict[str, str]
+) -> None:
+    """A run that renamed a tag (live `owner`, plan `Owner`) wrote one tag, not two; rolling it back
+    puts the old name and value back, never drops the tag the admin had."""
+    name = f"id-back-{demo.sandbox.request_count}"
+    plan = Plan(ids(demo)["sub"], IdentitySpec("rg-runner", name, tags=planned), [])
+
+    async def run() -> Any:
+        async with gateway(demo) as gw:
+            await gw.create_identity(plan.subscription, "rg-runner", name, "westeurope", live)
+            outcome = await applier(gw, tmp_path).apply(plan)
+            assert outcome.ok, outcome.error
+            if outcome.journal is None:  # nothing to write, so no run to roll back
+                return None, None
+            done = await roll_back(gw, outcome.journal)
+            again = await plan_rollback(gw, read_run(outcome.journal))  # type: ignore[arg-type]
+            return done, again
+
+    done, again = asyncio.run(run())
+    assert snapshot(demo, plan.identity_id)["tags"] == live
+    if done is not None:
+        assert done.ok, done.results
+        assert not again.writes  # a second rollback finds nothing to undo
 
 
 # -- variables named twice ------------------------------------------------------------------------

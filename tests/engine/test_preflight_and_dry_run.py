@@ -83,3 +83,59 @@ def test_dry_run_plan_verify_and_export_leave_azure_byte_for_byte_as_it_was(
     assert store_bytes(running) == before
     assert running.sandbox.writes() == []
     assert snapshot(running, plan.identity_id) is None
+
+
+# -- rollback checks the same way ------------------------------------------------------------------
+ROLLBACK_PREFLIGHTS = {
+    # the permission: what the problem says it stops
+    APP_WRITE: "restore maia-runner",
+    "Microsoft.Authorization/roleAssignments/delete": "delete role assignment",
+    "Microsoft.ManagedIdentity/userAssignedIdentities/delete": "delete managed identity id-maia-runner",
+}
+
+
+@pytest.mark.parametrize("lacking", list(ROLLBACK_PREFLIGHTS))
+async def test_a_rollback_the_caller_cannot_finish_is_refused_before_any_write(
+    start_sandbox: Any, tmp_path: Path, lacking: str
+) -> None:
+    """Half a rollback (the app restored, the identity left; or roles deleted, the app not) is what a
+    missing permission would make of it: it is said before the first write, as apply does."""
+    from wizard.rollback import execute, plan_rollback, read_run, render_text
+
+    running = start_sandbox()
+    async with gateway(running) as gw:
+        outcome = await applier(gw, tmp_path).apply(runner_plan(running))
+        assert outcome.ok, outcome.error
+    caller_with_custom_role(running, f"Owner without {lacking}", [lacking])
+    before = store_bytes(running)
+    journal = outcome.journal.read_bytes()  # type: ignore[union-attr]
+    async with gateway(running) as gw:
+        shown = await plan_rollback(gw, read_run(outcome.journal))  # type: ignore[arg-type]
+        done = await execute(gw, shown)
+    text = render_text(shown)
+    assert any(lacking in p and ROLLBACK_PREFLIGHTS[lacking] in p for p in shown.problems), text
+    assert done.status == "refused"
+    assert store_bytes(running) == before
+    assert outcome.journal.read_bytes() == journal  # type: ignore[union-attr]
+
+
+def test_rollback_dry_run_and_an_unconfirmed_rollback_write_nothing(
+    start_sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    running = start_sandbox()
+    monkeypatch.setenv("RUNNER_IDENTITY_STATE_DIR", str(tmp_path / "state"))
+    where = ["--arm-endpoint", running.info.arm_endpoint, "--ca-bundle", running.info.ca_bundle]
+    runner_plan(running).save(tmp_path / "plan.toml")
+    assert main(["apply", str(tmp_path / "plan.toml"), "--yes", "--json", *where]) == 0
+    journal = Path(json.loads(capsys.readouterr().out)["journal"])
+    before, written = store_bytes(running), journal.read_bytes()
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda _prompt: "n")
+    assert main(["rollback", str(journal), "--dry-run", *where]) == 0
+    assert main(["rollback", str(journal), "--dry-run", "--json", *where]) == 0
+    assert main(["rollback", str(journal), *where]) == 0  # answered no
+    assert "Nothing was changed" in capsys.readouterr().out
+    assert store_bytes(running) == before
+    assert journal.read_bytes() == written

@@ -302,7 +302,7 @@ async def test_tags_a_run_put_on_a_reused_identity_are_put_back(demo, tmp_path, 
         outcome = await applier(gw, tmp_path).apply(plan)
         assert outcome.step_plan.step("identity").action == "update"  # type: ignore[union-attr]
         if changed_since:
-            await gw.create_identity(i["sub"], "rg-runner", "id-legacy-runner", "westeurope", {"owner": "platform"})
+            await gw.create_identity(i["sub"], "rg-runner", "id-legacy-runner", "westeurope", {"owner": "security"})
         done = await roll_back(gw, outcome.journal)  # type: ignore[arg-type]
     after = snapshot(demo, i["legacy_identity"])
     assert after is not None  # not created by the run: never deleted
@@ -311,7 +311,7 @@ async def test_tags_a_run_put_on_a_reused_identity_are_put_back(demo, tmp_path, 
     assert tags is not None
     if changed_since:
         assert tags.action == "keep" and "changed after this run" in tags.reason
-        assert after["tags"] == {"owner": "platform"}
+        assert after["tags"] == {"owner": "security"}
     else:
         assert tags.action == "restore" and done.status == "rolled back"
         assert after["tags"] == legacy["tags"]

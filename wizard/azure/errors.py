@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..text import for_terminal
+
 # What an admin can do about the ARM codes this tool meets most.
 HINTS = {
     "AuthorizationFailed": "Your account lacks this permission here. Ask an Owner or a User Access Administrator "
@@ -47,12 +49,14 @@ class GatewayError(Exception):
         return self.status in TRANSIENT or self.code == "Unreachable"
 
     def plain(self) -> str:
+        """The error in words, safe to print: what Azure said (its message, a resource's or role's name)
+        has its control characters escaped (`text.for_terminal`), line by line."""
         text = f"Could not {self.what}: {self.message or self.code}"
         if self.code and self.code not in text:
             text += f" ({self.code})"
         if self.hint:
             text += f"\n  {self.hint}"
-        return text
+        return "\n".join(for_terminal(line) for line in text.split("\n"))
 
 
 def translate(exc: BaseException, what: str) -> GatewayError:
@@ -82,7 +86,8 @@ def translate(exc: BaseException, what: str) -> GatewayError:
 
 def sign_in_paragraph(err: GatewayError, where: str, device_code: bool = False) -> str:
     """One short paragraph for a failed sign-in: what was tried, where (`where`: the cloud or
-    endpoint and tenant, from Connection.describe), and the fix."""
+    endpoint and tenant, from Connection.describe), and the fix; safe to print (control characters
+    escaped)."""
     tried = _attempted_credentials(err.detail or err.message)
     if device_code:
         what = "a device-code sign-in"
@@ -94,10 +99,11 @@ def sign_in_paragraph(err: GatewayError, where: str, device_code: bool = False) 
     text = f"Sign-in failed for {where}: tried {what}."
     if detail:
         text += f" {detail.rstrip('.')}."
-    return (
-        text + " Fix: run `az login` (with `--tenant ID` when your account is in several tenants) and try again, "
+    text += (
+        " Fix: run `az login` (with `--tenant ID` when your account is in several tenants) and try again, "
         "or pass --tenant ID, or --device-code on a machine without a browser."
     )
+    return for_terminal(text)  # the credential's own words (the az CLI's stderr) may carry its colours
 
 
 def _attempted_credentials(message: str) -> list[str]:
