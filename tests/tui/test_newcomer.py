@@ -342,3 +342,17 @@ async def test_text_from_azure_cannot_restyle_the_screen(demo, tmp_path: Path) -
         changes = shown(pilot, "#changes")
         assert "AZURE_CLIENT_ID=[bold red]evil[/]\\x1b[2J" in changes, changes
         assert "\x1b" not in screen_text(pilot)
+
+
+async def test_apply_says_why_it_waits_on_a_busy_app(demo, tmp_path: Path) -> None:
+    """Someone else's update running on the app: the rows say so, with why, and the note stays."""
+    app = wizard_for(demo, tmp_path, plan=plan_for(demo, "id-patient"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await next_step(pilot, 4)
+        demo.sandbox.faults.add("busy,route=maia-runner,times=4")
+        outcome = await apply_from_review(pilot)
+        assert outcome.status == "applied", outcome.error
+        notes = shown(pilot, "#retries")
+        assert "link id-patient to maia-runner" in notes and "another update is running" in notes, notes
+    assert identity_in(demo, "id-patient") is not None
