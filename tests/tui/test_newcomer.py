@@ -356,3 +356,25 @@ async def test_apply_says_why_it_waits_on_a_busy_app(demo, tmp_path: Path) -> No
         notes = shown(pilot, "#retries")
         assert "link id-patient to maia-runner" in notes and "another update is running" in notes, notes
     assert identity_in(demo, "id-patient") is not None
+
+
+async def test_keys_pressed_while_a_list_loads_go_where_the_admin_sees_them(demo, tmp_path: Path) -> None:
+    """The groups are slow to come: what is typed meanwhile lands in the fields shown (the list's
+    filter, then Tab to the name), and the list's arrival takes no focus from the name."""
+    app = wizard_for(demo, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        demo.sandbox.faults.add("latency,route=resourcegroups,ms=1500")
+        app.screen.query_one("#subscriptions Input", Input).value = "Dev/Test"  # not read yet, unlike the default
+        await pilot.press("enter", "ctrl+n")
+        await pilot.pause()
+        assert isinstance(app.screen, IdentityScreen) and app.state.catalog is None  # still loading
+        await pilot.press(*"rg-dev", "tab")
+        await pilot.press(*"id-early")
+        assert app.screen.query_one("#groups Input", Input).value == "rg-dev"
+        assert app.screen.query_one("#name", Input).value == "id-early"
+        await settle(pilot)
+        assert app.state.catalog is not None
+        await pilot.press(*"-bird")
+        assert app.screen.query_one("#name", Input).value == "id-early-bird"
+        assert "rg-dev-runner" in shown(pilot, "#groups OptionList")  # filtered by what was typed
