@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, OptionList, Select
+from textual.widgets import DataTable, Input, Label, OptionList, Select
 
 from tests.engine.helpers import ids, snapshot
 from tests.tui.conftest import screen_text, settle, shown, type_into, wizard_for
@@ -378,3 +378,27 @@ async def test_keys_pressed_while_a_list_loads_go_where_the_admin_sees_them(demo
         await pilot.press(*"-bird")
         assert app.screen.query_one("#name", Input).value == "id-early-bird"
         assert "rg-dev-runner" in shown(pilot, "#groups OptionList")  # filtered by what was typed
+
+
+def cut_labels(pilot: Pilot[Any]) -> list[str]:
+    """The labels on the screen cut short: wider or taller than what their column shows of them."""
+    visible = pilot.app.screen._compositor.visible_widgets
+    cut = []
+    for label in pilot.app.screen.query(Label):
+        if label not in visible:
+            continue
+        region, clip = visible[label]
+        if region.intersection(clip).size != region.size:
+            cut.append(" ".join(label.render().plain.split()))  # type: ignore[union-attr]
+    return cut
+
+
+async def test_no_label_is_cut_at_80_columns(demo, tmp_path: Path) -> None:
+    app = wizard_for(demo, tmp_path, plan=plan_for(demo, "id-labelled"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        seen = {}
+        for _ in range(4):  # sign in, identity (no tags yet), roles, container app
+            seen[type(app.screen).__name__] = cut_labels(pilot)
+            await next_step(pilot)
+        assert {k: v for k, v in seen.items() if v} == {}

@@ -153,7 +153,7 @@ class IdentityScreen(CatalogScreen):
         self.query_one("#tags-label", Label).update(
             f"Tags ({n}) · Enter: change · Delete: remove"
             if n
-            else "Tags  [dim]none yet: a name and a value below, then Enter[/]"
+            else "Tags  [dim]none yet: type one below, then Enter[/]"
         )
 
     def _check_name(self, name: str) -> None:
