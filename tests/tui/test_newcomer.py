@@ -402,3 +402,19 @@ async def test_no_label_is_cut_at_80_columns(demo, tmp_path: Path) -> None:
             seen[type(app.screen).__name__] = cut_labels(pilot)
             await next_step(pilot)
         assert {k: v for k, v in seen.items() if v} == {}
+
+
+async def test_the_subscription_list_stars_a_default_only_when_there_is_one(demo, tmp_path: Path) -> None:
+    """Typed while the subscriptions load, a filter shows as typed; the label promises a ★ only
+    when one subscription carries it."""
+    demo.sandbox.faults.add("latency,route=/subscriptions\\?,ms=1000")
+    app = wizard_for(demo, tmp_path, default_subscription=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.3)
+        assert not app.state.subscriptions  # still loading
+        await pilot.press(*"dev")
+        assert "dev" in screen_text(pilot)
+        await settle(pilot)
+        assert "★" not in screen_text(pilot), screen_text(pilot)
+        assert "Contoso Dev/Test" in shown(pilot, "#subscriptions OptionList")
+        assert "Production" not in shown(pilot, "#subscriptions OptionList")

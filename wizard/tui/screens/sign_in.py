@@ -51,7 +51,10 @@ class SignInScreen(WizardScreen):
         lst = self.query_one("#subscriptions", FilterList)
         lst.loading = False
         lst.display = True
-        self.query_one("#subs-label").display = True
+        label = self.query_one("#subs-label", Label)
+        label.display = True
+        # The star is promised only when one is shown (no az CLI default, no AZURE_SUBSCRIPTION_ID: none).
+        label.update("Subscription (★ your default)" if any(s.is_default for s in self.state.subscriptions) else "Subscription")
         items = [
             Item(
                 s.id,
