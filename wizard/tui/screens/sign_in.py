@@ -54,7 +54,8 @@ class SignInScreen(WizardScreen):
         label = self.query_one("#subs-label", Label)
         label.display = True
         # The star is promised only when one is shown (no az CLI default, no AZURE_SUBSCRIPTION_ID: none).
-        label.update("Subscription (★ your default)" if any(s.is_default for s in self.state.subscriptions) else "Subscription")
+        starred = any(s.is_default for s in self.state.subscriptions)
+        label.update("Subscription (★ your default)" if starred else "Subscription")
         items = [
             Item(
                 s.id,
