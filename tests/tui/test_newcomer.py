@@ -407,7 +407,7 @@ async def test_no_label_is_cut_at_80_columns(demo, tmp_path: Path) -> None:
 async def test_the_subscription_list_stars_a_default_only_when_there_is_one(demo, tmp_path: Path) -> None:
     """Typed while the subscriptions load, a filter shows as typed; the label promises a ★ only
     when one subscription carries it."""
-    demo.sandbox.faults.add("latency,route=/subscriptions\\?,ms=1000")
+    demo.sandbox.faults.add("latency,route=^GET /subscriptions$,ms=1500")
     app = wizard_for(demo, tmp_path, default_subscription=None)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.3)
