@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, OptionList, Select
+from textual.widgets import DataTable, Input, Label, OptionList, Select
 
 from tests.engine.helpers import ids, snapshot
 from tests.tui.conftest import screen_text, settle, shown, type_into, wizard_for
@@ -342,3 +342,79 @@ async def test_text_from_azure_cannot_restyle_the_screen(demo, tmp_path: Path) -
         changes = shown(pilot, "#changes")
         assert "AZURE_CLIENT_ID=[bold red]evil[/]\\x1b[2J" in changes, changes
         assert "\x1b" not in screen_text(pilot)
+
+
+async def test_apply_says_why_it_waits_on_a_busy_app(demo, tmp_path: Path) -> None:
+    """Someone else's update running on the app: the rows say so, with why, and the note stays."""
+    app = wizard_for(demo, tmp_path, plan=plan_for(demo, "id-patient"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await next_step(pilot, 4)
+        demo.sandbox.faults.add("busy,route=maia-runner,times=4")
+        outcome = await apply_from_review(pilot)
+        assert outcome.status == "applied", outcome.error
+        notes = shown(pilot, "#retries")
+        assert "link id-patient to maia-runner" in notes and "another update is running" in notes, notes
+    assert identity_in(demo, "id-patient") is not None
+
+
+async def test_keys_pressed_while_a_list_loads_go_where_the_admin_sees_them(demo, tmp_path: Path) -> None:
+    """The groups are slow to come: what is typed meanwhile lands in the fields shown (the list's
+    filter, then Tab to the name), and the list's arrival takes no focus from the name."""
+    app = wizard_for(demo, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        demo.sandbox.faults.add("latency,route=resourcegroups,ms=1500")
+        app.screen.query_one("#subscriptions Input", Input).value = "Dev/Test"  # not read yet, unlike the default
+        await pilot.press("enter", "ctrl+n")
+        await pilot.pause()
+        assert isinstance(app.screen, IdentityScreen) and app.state.catalog is None  # still loading
+        await pilot.press(*"rg-dev", "tab")
+        await pilot.press(*"id-early")
+        assert app.screen.query_one("#groups Input", Input).value == "rg-dev"
+        assert app.screen.query_one("#name", Input).value == "id-early"
+        await settle(pilot)
+        assert app.state.catalog is not None
+        await pilot.press(*"-bird")
+        assert app.screen.query_one("#name", Input).value == "id-early-bird"
+        assert "rg-dev-runner" in shown(pilot, "#groups OptionList")  # filtered by what was typed
+
+
+def cut_labels(pilot: Pilot[Any]) -> list[str]:
+    """The labels on the screen cut short: wider or taller than what their column shows of them."""
+    visible = pilot.app.screen._compositor.visible_widgets
+    cut = []
+    for label in pilot.app.screen.query(Label):
+        if label not in visible:
+            continue
+        region, clip = visible[label]
+        if region.intersection(clip).size != region.size:
+            cut.append(" ".join(label.render().plain.split()))  # type: ignore[union-attr]
+    return cut
+
+
+async def test_no_label_is_cut_at_80_columns(demo, tmp_path: Path) -> None:
+    app = wizard_for(demo, tmp_path, plan=plan_for(demo, "id-labelled"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        seen = {}
+        for _ in range(4):  # sign in, identity (no tags yet), roles, container app
+            seen[type(app.screen).__name__] = cut_labels(pilot)
+            await next_step(pilot)
+        assert {k: v for k, v in seen.items() if v} == {}
+
+
+async def test_the_subscription_list_stars_a_default_only_when_there_is_one(demo, tmp_path: Path) -> None:
+    """Typed while the subscriptions load, a filter shows as typed; the label promises a ★ only
+    when one subscription carries it."""
+    demo.sandbox.faults.add("latency,route=^GET /subscriptions$,ms=1500")
+    app = wizard_for(demo, tmp_path, default_subscription=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.3)
+        assert not app.state.subscriptions  # still loading
+        await pilot.press(*"dev")
+        assert "dev" in screen_text(pilot)
+        await settle(pilot)
+        assert "★" not in screen_text(pilot), screen_text(pilot)
+        assert "Contoso Dev/Test" in shown(pilot, "#subscriptions OptionList")
+        assert "Production" not in shown(pilot, "#subscriptions OptionList")

@@ -30,6 +30,7 @@ from .base import WizardScreen
 # The steps table is a Rich table: Rich markup (not the theme's $variables), plain colour names.
 ICONS = {
     "waiting": "[dim]·[/]",
+    "held": "[yellow]…[/]",
     "running": "[cyan]…[/]",
     "polling": "[cyan]…[/]",
     "retrying": "[yellow]↻[/]",
@@ -40,6 +41,7 @@ ICONS = {
 }
 WORDS = {
     "waiting": "[dim]waiting[/]",
+    "held": "[yellow]waiting: see below[/]",
     "running": "[cyan]writing…[/]",
     "retrying": "[yellow]retrying…[/]",
     "done": "[green]done[/]",
@@ -112,6 +114,9 @@ class ApplyScreen(WizardScreen):
 
     def mounted(self) -> None:
         self.retry_notes: list[str] = []
+        # What apply waits for (another update of the app, a provider's registration), by what it
+        # waits for: one line each, brought up to date as the wait goes on, kept once it has ended.
+        self.wait_notes: dict[str, tuple[str, str]] = {}  # (the step, what it waits for)
         self._reset_rows()
         self.query_one("#recovery").display = False
         self._show_next(False)
@@ -147,8 +152,10 @@ class ApplyScreen(WizardScreen):
             table.add_row(ICONS.get(row.status, "?"), az(step.summary), word, shown)
         self.query_one("#steps", Static).update(table)
         notes = self.query_one("#retries", Static)
-        notes.update("\n".join(f"[$text-warning]↻ {note}[/]" for note in self.retry_notes[-6:]))
-        notes.display = bool(self.retry_notes)
+        lines = [f"[$text-warning]… {step}: {why}[/]" for step, why in self.wait_notes.values()]
+        lines += [f"[$text-warning]↻ {note}[/]" for note in self.retry_notes[-6:]]
+        notes.update("\n".join(lines))
+        notes.display = bool(lines)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         outcome = self.state.outcome
@@ -180,7 +187,14 @@ class ApplyScreen(WizardScreen):
             row.retries += 1
             step = self.step_plan.step(step_id)
             self.retry_notes.append(f"{az(step.summary if step else step_id)}: {az(message.message)}")
-        if message.status in ("running", "polling", "retrying"):
+        if message.status == "waiting" and message.message:
+            # Not queued behind another step: held by Azure, and the message says by what.
+            why = message.message.rsplit(" (", 1)[0]  # without the seconds, which change as it waits
+            step = self.step_plan.step(step_id)
+            label = self.wait_notes.get(why, (az(step.summary if step else step_id), ""))[0]
+            self.wait_notes[why] = (label, az(message.message))
+            message = StepProgress(step_id, "held", message.message, message.seconds)
+        if message.status in ("running", "polling", "retrying", "held"):
             started = self.started.setdefault(step_id, time.perf_counter())
             row.seconds = time.perf_counter() - started
         else:
@@ -258,6 +272,7 @@ class ApplyScreen(WizardScreen):
             self._failed(err.plain())
             return
         self.retry_notes = []
+        self.wait_notes = {}
         self._reset_rows()
         self.run_apply()
 

@@ -18,6 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
 
 from ..messages import CatalogFailed, CatalogLoaded, NextStep, PreviousStep
@@ -181,7 +182,7 @@ class CatalogScreen(WizardScreen):
     def mounted(self) -> None:
         self.setup()
         if self.state.catalog is None:
-            self.query_one(f"#{self.LIST_ID}").loading = True
+            self._loading_part().loading = True
             if self.state.subscription:
                 self.wizard.load_catalog(self.state.subscription)  # already loading, usually: then a no-op
         self._catalog_arrived()
@@ -197,7 +198,7 @@ class CatalogScreen(WizardScreen):
                 focused.focus()
 
     def on_catalog_failed(self, message: CatalogFailed) -> None:
-        self.query_one(f"#{self.LIST_ID}").loading = False
+        self._loading_part().loading = False
         error = self.query_one("#catalog-error", Static)
         error.display = True
         error.update(f"[$text-error]✗ {escape(message.text)}[/]\n\nctrl+r tries again.")
@@ -210,8 +211,15 @@ class CatalogScreen(WizardScreen):
         self.state.catalogs.pop(sub, None)
         self.state.catalog = None
         self.query_one("#catalog-error").display = False
-        self.query_one(f"#{self.LIST_ID}").loading = True
+        self._loading_part().loading = True
         self.wizard.load_catalog(sub)
+
+    def _loading_part(self) -> Widget:
+        """What shows the loading indicator: the list under the filter, not the filter, so what
+        is typed while Azure answers lands in a field the admin sees (and filters the list when it
+        comes), and Tab still moves on (Textual takes a loading widget's children out of the focus
+        chain)."""
+        return self.query_one(f"#{self.LIST_ID}", FilterList).option_list
 
     def setup(self) -> None:
         """Set-up beyond the list, once the screen is mounted (before the catalog is shown)."""
@@ -223,7 +231,7 @@ class CatalogScreen(WizardScreen):
                 self.on_catalog_failed(CatalogFailed(self.state.subscription or "", self.state.catalog_error))
             return
         self.query_one("#catalog-error").display = False
-        lst = self.query_one(f"#{self.LIST_ID}")
+        lst = self._loading_part()
         if lst.loading:
             lst.loading = False
         self.show_catalog(catalog)

@@ -73,10 +73,9 @@ class IdentityScreen(CatalogScreen):
         )
         if not catalog.groups:
             self.say("[$text-warning]! This subscription has no resource groups: create one in the portal first.[/]")
-        if not self.state.resource_group:
-            groups.query_one(Input).focus()
-        else:
-            self.query_one("#name", Input).focus()
+        if not isinstance(self.focused, Input) or self.focused is groups.query_one(Input):
+            # Where to start; but never away from a field the admin typed into while the list loaded.
+            (self.query_one("#name", Input) if self.state.resource_group else groups.query_one(Input)).focus()
         self._refresh_group()
 
     def on_filter_list_chosen(self, message: FilterList.Chosen) -> None:
@@ -156,7 +155,7 @@ class IdentityScreen(CatalogScreen):
         self.query_one("#tags-label", Label).update(
             f"Tags ({n}) · Enter: change · Delete: remove"
             if n
-            else "Tags  [dim]none yet: a name and a value below, then Enter[/]"
+            else "Tags  [dim]none yet: type one below, then Enter[/]"
         )
 
     def _check_name(self, name: str) -> None:

@@ -29,7 +29,8 @@ class SignInScreen(WizardScreen):
         yield FilterList("Filter subscriptions by name or ID", id="subscriptions")
 
     def mounted(self) -> None:
-        self.query_one("#subscriptions").loading = True
+        # The indicator covers the list, not its filter: what is typed meanwhile shows, and filters.
+        self.query_one("#subscriptions", FilterList).option_list.loading = True
         if self.state.subscriptions:
             self.on_connected(Connected())
         elif self.wizard.connect_error:
@@ -49,9 +50,13 @@ class SignInScreen(WizardScreen):
                 f"Signed in as [b]{escape(who.account)}[/] · tenant {escape(who.tenant_id)}"
             )
         lst = self.query_one("#subscriptions", FilterList)
-        lst.loading = False
+        lst.option_list.loading = False
         lst.display = True
-        self.query_one("#subs-label").display = True
+        label = self.query_one("#subs-label", Label)
+        label.display = True
+        # The star is promised only when one is shown (no az CLI default, no AZURE_SUBSCRIPTION_ID: none).
+        starred = any(s.is_default for s in self.state.subscriptions)
+        label.update("Subscription (★ your default)" if starred else "Subscription")
         items = [
             Item(
                 s.id,
@@ -76,7 +81,7 @@ class SignInScreen(WizardScreen):
         lst.option_list.focus()
 
     def on_connect_failed(self, message: ConnectFailed) -> None:
-        self.query_one("#subscriptions").loading = False
+        self.query_one("#subscriptions", FilterList).option_list.loading = False
         self.query_one("#subscriptions").display = False
         self.query_one("#subs-label").display = False
         self.query_one("#who", Static).update(
@@ -101,7 +106,7 @@ class SignInScreen(WizardScreen):
     def action_next(self) -> None:
         if self.wizard.connect_error and not self.state.subscriptions:
             self.query_one("#subscriptions").display = True
-            self.query_one("#subscriptions").loading = True
+            self.query_one("#subscriptions", FilterList).option_list.loading = True
             self.query_one("#who", Static).update("Signing in…")
             self.wizard.connect()
             return
