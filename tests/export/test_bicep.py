@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.export.bicep_check import check_files
@@ -294,6 +294,7 @@ TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
 
 @settings(max_examples=30, deadline=None)
 @given(tags=st.dictionaries(TEXT.filter(lambda k: k.strip() != ""), TEXT, min_size=1, max_size=4), value=TEXT)
+@example(tags={"//": "// x", "a": "\\"}, value="//")
 def test_any_tag_or_variable_text_parses_back_to_itself(tags: dict[str, str], value: str) -> None:
     current = containers()
     current[0]["env"][0]["value"] = value

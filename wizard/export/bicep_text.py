@@ -18,10 +18,13 @@ def bicep_str(text: str) -> str:
     """A single-quoted Bicep string: \\ ' and ${ escaped, control characters as escapes.
 
     A backslash right before the closing quote is written \\u{5C}: some Bicep tools (pycep-parser)
-    read an escaped backslash there as an escaped quote."""
+    read an escaped backslash there as an escaped quote. A string that starts with `//` begins
+    \\u{2F}: tree-sitter-bicep (the grammar editors highlight Bicep with) reads `'//` as a comment."""
     out = []
     for i, char in enumerate(text):
-        if char == "\\" and i == len(text) - 1:
+        if char == "/" and i == 0 and text.startswith("//"):
+            out.append("\\u{2F}")
+        elif char == "\\" and i == len(text) - 1:
             out.append("\\u{5C}")
         elif char == "\\":
             out.append("\\\\")
