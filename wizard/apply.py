@@ -1,6 +1,6 @@
 """Apply a plan: provider registrations the admin confirmed -> identity -> role assignments
 (concurrently) -> one container app PATCH, each write journaled with what it replaces; then verify.
-(Undoing a run is wizard/rollback.py.)
+(Undoing a run is wizard/rollback/.)
 
 The PATCH is built from a GET taken right before it (after any update already running on the app
 has ended) and carries only `identity` and `template.containers`: every container, variable,

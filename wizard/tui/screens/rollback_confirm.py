@@ -1,5 +1,5 @@
 """Roll back: the rollback's steps, to confirm before anything is undone. The list is the one
-`runner-identity rollback` prints (wizard/rollback.py renders both), styled by what each line is.
+`runner-identity rollback` prints (wizard/rollback/render.py renders both), styled by what each line is.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from textual.widgets import Button, Static
 
 from ...rollback import RollbackPlan, render_text
 
-# Theme variables for each kind of line (wizard/rollback.py: plan_lines, then outcome_lines).
+# Theme variables for each kind of line (wizard/rollback/render.py: plan_lines, then outcome_lines).
 STYLES = {
     "restore": "$text-warning",
     "unlink": "$text-error",
