@@ -33,6 +33,7 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.scrollbar import ScrollBar
 
 from .flow import FLOW, index_of
 from .messages import (
@@ -47,6 +48,7 @@ from .messages import (
 )
 from .state import WizardState
 from .theme import theme_for
+from .widgets.scrollbar import MarkedScrollBar
 
 if TYPE_CHECKING:
     from ..azure.connection import Connection
@@ -96,6 +98,7 @@ class RunnerIdentityApp(App[int]):
         # Without colour, Textual strips colours to the terminal's defaults (not to greys) only if
         # told before it starts that the colours are the terminal's own.
         super().__init__(ansi_color=True if "NO_COLOR" in os.environ else None)
+        ScrollBar.renderer = MarkedScrollBar  # a bar that shows without colour (widgets/scrollbar.py)
         theme = theme_for(self.console.color_system, self.no_color)
         if theme is not None:
             self.register_theme(theme)

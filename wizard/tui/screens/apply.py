@@ -25,6 +25,7 @@ from ...steps import StepPlan
 from ..messages import QuitRequested
 from ..text import az
 from ..widgets.cued_scroll import CuedScroll
+from ..widgets.prose import Prose
 from .base import WizardScreen
 
 # The steps table is a Rich table: Rich markup (not the theme's $variables), plain colour names.
@@ -102,11 +103,11 @@ class ApplyScreen(WizardScreen):
         return "The result ›"
 
     def body(self) -> ComposeResult:
-        yield Static("", id="steps")
+        yield Prose("", id="steps")
         with CuedScroll(id="apply-notes", readable=True):
-            yield Static("", id="retries")
-            yield Static("", id="error")
-            yield Static("", id="journal")
+            yield Prose("", id="retries")
+            yield Prose("", id="error")
+            yield Prose("", id="journal")
         with Horizontal(id="recovery"):
             yield Button("Retry (r)", id="retry", variant="primary", compact=True, tooltip="resume: done steps are kept")
             yield Button("Roll back (u)", id="rollback", variant="warning", compact=True, tooltip="undo this run's writes")

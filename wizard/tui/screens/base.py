@@ -24,6 +24,7 @@ from textual.widgets import Button, Input, Label, Static
 from ..messages import CatalogFailed, CatalogLoaded, NextStep, PreviousStep
 from ..widgets.filter_list import FilterList
 from ..widgets.footer import Footer
+from ..widgets.prose import Prose
 from .help import HelpModal
 
 if TYPE_CHECKING:
@@ -74,19 +75,19 @@ class WizardScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         if self.wizard.sandbox_banner:
-            yield Static(self.wizard.sandbox_banner, classes="banner")
+            yield Prose(self.wizard.sandbox_banner, classes="banner")
         # One widget for three lines: each widget costs a screen time to open.
         lines = [trail(self.wizard.step_names(), self.step), f"[b $text-accent]{escape(self.TITLE)}[/]"]
         if self.PORTAL:
             lines.append(f"[i $text-muted]In the portal: {escape(self.PORTAL)}[/]")
-        yield Static("\n".join(lines), classes="heading")
+        yield Prose("\n".join(lines), classes="heading")
         with Vertical(classes="body"):
             yield from self.body()
         with Horizontal(classes="nav"):
             back = Button("‹ Back", id="back", compact=True, classes="back")
             back.display = self.can_go_back()
             yield back
-            yield Static(classes="status", id="status")
+            yield Prose(classes="status", id="status")
             yield Button(self.next_label(), id="next", variant="primary", compact=True)
         yield Footer()
 
@@ -172,12 +173,12 @@ class CatalogScreen(WizardScreen):
         line under it about the highlighted item (see on_option_list_option_highlighted)."""
         with Vertical(classes="column list-column"):
             yield Label(label, classes="first")
-            error = Static("", id="catalog-error", classes="error")
+            error = Prose("", id="catalog-error", classes="error")
             error.display = False  # set before mounting: each change after it restyles the screen
             yield error
             yield FilterList(placeholder, id=self.LIST_ID)
             if detail:
-                yield Static("", id="detail")
+                yield Prose("", id="detail")
 
     def mounted(self) -> None:
         self.setup()

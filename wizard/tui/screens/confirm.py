@@ -6,7 +6,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button
+
+from ..widgets.prose import Prose
 
 
 class ConfirmModal(ModalScreen[bool]):
@@ -21,7 +23,7 @@ class ConfirmModal(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(self.question, id="question")
+            yield Prose(self.question, id="question")
             with Horizontal(id="answers"):
                 yield Button(f"{self.no} (n)", id="no", compact=True)
                 yield Button(f"{self.yes} (y)", id="yes", variant="warning", compact=True)

@@ -13,6 +13,7 @@ from ...model import ContainerApp
 from ...steps import shown
 from ..text import az
 from ..widgets.filter_list import FilterList, Item
+from ..widgets.prose import Prose
 from .base import CatalogScreen
 
 
@@ -45,12 +46,12 @@ class ContainerAppScreen(CatalogScreen):
         with Horizontal(classes="columns"):
             yield from self.list_column("Container app", "Filter: name, group, environment")
             with Vertical(classes="column form", id="app-form"):
-                yield Static("", id="app-info", classes="first")
+                yield Prose("", id="app-info", classes="first")
                 yield Label("Container (the runner's)", id="container-label")
                 yield OptionList(id="containers")
                 yield Label("Its environment variables", id="env-label")
                 yield DataTable(id="env", cursor_type="row", zebra_stripes=True)
-                yield Static("", id="env-flag")
+                yield Prose("", id="env-flag")
 
     def setup(self) -> None:
         self._shown_app: str | None = None  # the app whose containers the list shows

@@ -7,11 +7,12 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
 from ..messages import QuitRequested
 from ..text import az
 from ..widgets.cued_scroll import CuedScroll
+from ..widgets.prose import Prose
 from .base import WizardScreen
 
 MARKS = {"ok": "[$text-success]✓[/]", "warning": "[$text-warning]![/]", "problem": "[$text-error]✗[/]"}
@@ -47,30 +48,30 @@ class DoneScreen(WizardScreen):
         with CuedScroll(id="done", readable=True):
             if identity is not None:
                 with Horizontal(classes="copy-row"):
-                    yield Static(f"Client ID     [b]{az(identity.client_id)}[/]", classes="copy-value")
+                    yield Prose(f"Client ID     [b]{az(identity.client_id)}[/]", classes="copy-value")
                     yield Button("Copy (c)", id="copy-client", compact=True)
                 with Horizontal(classes="copy-row"):
-                    yield Static(f"Principal ID  [b]{az(identity.principal_id)}[/]", classes="copy-value")
+                    yield Prose(f"Principal ID  [b]{az(identity.principal_id)}[/]", classes="copy-value")
                     yield Button("Copy (p)", id="copy-principal", compact=True)
             if app is not None:
                 revision = az(app.latest_revision) if app.latest_revision else "(Azure has not named it yet)"
                 if self._made_a_revision():
-                    yield Static(f"New revision  {revision}", classes="copy-row")
+                    yield Prose(f"New revision  {revision}", classes="copy-row")
                 else:
-                    yield Static(f"Revision      {revision} [dim](unchanged: nothing to change)[/]", classes="copy-row")
-            yield Static("[b]Verify[/]", classes="checks-title")
+                    yield Prose(f"Revision      {revision} [dim](unchanged: nothing to change)[/]", classes="copy-row")
+            yield Prose("[b]Verify[/]", classes="checks-title")
             checks = outcome.checks if outcome else []
             for check in checks:
                 detail = f": {az(check.detail)}" if check.detail else ""
-                yield Static(f"{MARKS.get(check.status, '?')} {az(check.name)}{detail}", classes="check")
+                yield Prose(f"{MARKS.get(check.status, '?')} {az(check.name)}{detail}", classes="check")
             if not checks:
-                yield Static("[dim]No checks ran.[/]", classes="check")
+                yield Prose("[dim]No checks ran.[/]", classes="check")
             if identity is not None:
-                yield Static(f"[b]Identity[/]\n{az(identity.id)}", classes="resource-id")
+                yield Prose(f"[b]Identity[/]\n{az(identity.id)}", classes="resource-id")
             if app is not None:
-                yield Static(f"[b]Container app[/]\n{az(app.id)}", classes="resource-id")
+                yield Prose(f"[b]Container app[/]\n{az(app.id)}", classes="resource-id")
             if outcome is not None and outcome.journal:
-                yield Static(f"[b]Journal[/]\n{az(str(outcome.journal))}", id="journal", classes="resource-id")
+                yield Prose(f"[b]Journal[/]\n{az(str(outcome.journal))}", id="journal", classes="resource-id")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id in ("copy-client", "copy-principal"):

@@ -7,9 +7,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
 from ..widgets.cued_scroll import CuedScroll
+from ..widgets.prose import Prose
 
 
 class HelpModal(ModalScreen[None]):
@@ -24,11 +25,11 @@ class HelpModal(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-dialog"):
-            yield Static(f"[b]{escape(self.title_text)}[/]", id="help-title")
+            yield Prose(f"[b]{escape(self.title_text)}[/]", id="help-title")
             with CuedScroll(id="help-body", readable=True):
-                yield Static(self.text, id="help-text")
+                yield Prose(self.text, id="help-text")
                 if self.portal:
-                    yield Static(f"[b]In the portal[/]  {escape(self.portal)}", id="help-portal")
+                    yield Prose(f"[b]In the portal[/]  {escape(self.portal)}", id="help-portal")
             yield Button("Close (escape)", id="help-close", compact=True)
 
     def on_mount(self) -> None:

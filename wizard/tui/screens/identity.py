@@ -13,6 +13,7 @@ from ..text import az
 from ..widgets.cued_scroll import CuedScroll
 from ..widgets.filter_list import FilterList, Item
 from ..widgets.picker import Choice, Picker
+from ..widgets.prose import Prose
 from ..widgets.tag_editor import TagEditor
 from .base import CatalogScreen
 
@@ -42,7 +43,7 @@ class IdentityScreen(CatalogScreen):
             with CuedScroll(classes="column form wide"):
                 yield Label("Name", classes="first")
                 yield Input(self.state.identity_name, placeholder="e.g. id-maia-runner", id="name")
-                yield Static("", id="name-check")
+                yield Prose("", id="name-check")
                 existing = [Label("Existing in the group (Enter reuses)", id="existing-label"), OptionList(id="existing")]
                 for widget in existing:
                     widget.display = False  # until the group has identities (set before mounting: cheaper)

@@ -16,6 +16,7 @@ from textual.widgets import Button, Input, Static, TabbedContent, TabPane
 from ...steps import StepPlan, diff_lines
 from ..messages import NextStep
 from ..widgets.cued_scroll import CuedScroll
+from ..widgets.prose import Prose
 from .base import WizardScreen
 from .confirm import ConfirmModal
 
@@ -75,13 +76,13 @@ class ReviewScreen(WizardScreen):
     def body(self) -> ComposeResult:
         with TabbedContent(id="tabs"):
             with TabPane("Changes", id="changes-tab"), CuedScroll(readable=True):
-                yield Static("", id="changes")
+                yield Prose("", id="changes")
             with TabPane("az CLI", id="az-tab"), CuedScroll(readable=True):
                 yield Static("", id="az", markup=False)
             with TabPane("Bicep", id="bicep-tab"), CuedScroll(readable=True):
                 yield Static("", id="bicep", markup=False)
         with Horizontal(classes="save"):
-            yield Static("Plan file", classes="save-label")
+            yield Prose("Plan file", classes="save-label")
             yield Input("plan.toml", id="plan-path", compact=True)
             yield Button("Save plan", id="save", compact=True)
 

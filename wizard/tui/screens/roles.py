@@ -24,6 +24,7 @@ from ..state import last_segment
 from ..text import az
 from ..widgets.cued_scroll import CuedScroll
 from ..widgets.filter_list import FilterList, Item
+from ..widgets.prose import Prose
 from .base import CatalogScreen
 
 # (role, where): "vault" is the Key Vault chosen as scope (or the first in RBAC mode), "group" the identity's group.
@@ -76,15 +77,15 @@ class RolesScreen(CatalogScreen):
                     compact=True,
                 )
                 with Horizontal(classes="presets"):
-                    yield Static("Presets", classes="presets-label")
+                    yield Prose("Presets", classes="presets-label")
                     yield Button("Minimum", id="preset-min", compact=True, tooltip="Key Vault Secrets User on a vault")
                     yield Button(
                         "Full set", id="preset-full", compact=True, tooltip="the public Terraform module's five roles"
                     )
                 yield Label("To assign (Enter removes)")
                 yield OptionList(id="requests")
-                yield Static("", id="flags")
-                yield Static("", id="existing")
+                yield Prose("", id="flags")
+                yield Prose("", id="existing")
 
     def setup(self) -> None:
         self._asking: set[str] = set()  # scopes whose rights are being asked about now

@@ -11,9 +11,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
 from ...rollback import RollbackPlan, render_text
+from ..widgets.prose import Prose
 
 # Theme variables for each kind of line (wizard/rollback/render.py: plan_lines, then outcome_lines).
 STYLES = {
@@ -56,9 +57,9 @@ class RollbackConfirm(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="rollback-dialog"):
             question = "Roll back this run? Exactly these steps:" if self.can_confirm else "Roll back this run:"
-            yield Static(question, id="rollback-question")
+            yield Prose(question, id="rollback-question")
             with VerticalScroll(id="rollback-steps"):
-                yield Static(render_text(self.plan, styled), id="rollback-list")
+                yield Prose(render_text(self.plan, styled), id="rollback-list")
             with Horizontal(id="rollback-answers"):
                 yield Button("Cancel (n)" if self.can_confirm else "Close (n)", id="no", compact=True)
                 if self.can_confirm:

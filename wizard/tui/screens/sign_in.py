@@ -8,6 +8,7 @@ from textual.widgets import Label, Static
 
 from ..messages import Connected, ConnectFailed, DeviceCode
 from ..widgets.filter_list import FilterList, Item
+from ..widgets.prose import Prose
 from .base import WizardScreen
 
 
@@ -24,7 +25,7 @@ class SignInScreen(WizardScreen):
     )
 
     def body(self) -> ComposeResult:
-        yield Static("Signing in…", id="who")
+        yield Prose("Signing in…", id="who")
         yield Label("Subscription (★ your default)", id="subs-label", classes="first")
         yield FilterList("Filter subscriptions by name or ID", id="subscriptions")
 

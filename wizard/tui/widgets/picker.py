@@ -15,9 +15,10 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
 from .filter_list import FilterList, Item
+from .prose import Prose
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class PickModal(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="pick-dialog"):
-            yield Static(f"[b]{escape(self.title_text)}[/]  [dim]type to filter · Enter chooses · escape cancels[/]")
+            yield Prose(f"[b]{escape(self.title_text)}[/]  [dim]type to filter · Enter chooses · escape cancels[/]")
             yield FilterList("Type to filter", id="pick-list")
 
     def on_mount(self) -> None:

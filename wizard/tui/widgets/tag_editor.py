@@ -22,6 +22,7 @@ from textual.widgets import Button, DataTable, Input, Static
 
 from ... import rules
 from ...steps import shown
+from .prose import Prose
 
 
 class TagEditor(Vertical):
@@ -43,7 +44,7 @@ class TagEditor(Vertical):
             yield Input(placeholder="name", id="tag-key", compact=True)
             yield Input(placeholder="= value", id="tag-value", compact=True)
             yield Button("Add", id="tag-set", compact=True)
-        yield Static("", id="tag-problem")
+        yield Prose("", id="tag-problem")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
