@@ -12,16 +12,24 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 SHELLS = ("bash", "zsh", "fish")
 JSON_COMMANDS = ("plan", "apply", "verify", "rollback")
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, with its usage errors as `{"error": ...}` on stdout when --json was asked for."""
+    """argparse, with its usage errors as `{"error": ...}` on stdout when --json was asked for.
+
+    Options are only ever their whole name (`allow_abbrev=False`): `--js` is not `--json`, so a
+    pipeline never depends on a prefix that another option may share one day.
+    """
 
     json_errors = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         if Parser.json_errors:
@@ -201,7 +209,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     Nothing a user can cause ends in a traceback: usage errors exit 2, Ctrl-C exits 130, and an
     internal error prints one line with the path of a log file holding the details.
     """
-    args_list = list(sys.argv[1:] if argv is None else argv)
+    from .streams import run_with_standard_streams
+
+    return run_with_standard_streams(lambda: _main(list(sys.argv[1:] if argv is None else argv)))
+
+
+def _main(args_list: list[str]) -> int:
     Parser.json_errors = "--json" in args_list
     parser = build_parser()
     if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions; argcomplete answers and exits

@@ -22,6 +22,7 @@ from typing import Any
 from . import rules
 from .plan import AppTarget, IdentitySpec, Plan, RoleRequest
 from .rules import RuleError
+from .streams import write_data
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
 log = logging.getLogger("wizard.commands")
@@ -132,7 +133,7 @@ def _problems(args: argparse.Namespace, problems: list[RuleError]) -> int:
 def _write_out(args: argparse.Namespace, out: Path | None, text: str) -> int | None:
     """Write `text` to --out (None or '-': stdout). Returns an exit code on failure."""
     if out is None or str(out) == "-":
-        sys.stdout.write(text)
+        write_data(text)
         return None
     try:
         out.write_text(text, encoding="utf-8")
@@ -481,7 +482,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                 print(f"  x {problem}", file=sys.stderr)
             return EXIT_FAILED
         if args.out is None or str(args.out) == "-":
-            sys.stdout.write(export_text(step_plan, args.format, gateway.connection))
+            write_data(export_text(step_plan, args.format, gateway.connection))
             return EXIT_OK
         try:
             written = write_export(step_plan, args.format, args.out, gateway.connection)
