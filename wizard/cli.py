@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -227,11 +228,24 @@ def _main(args_list: list[str]) -> int:
     try:
         return _dispatch(args)
     except KeyboardInterrupt:
-        return commands.fail(args, "Interrupted", "interrupted", exit_code=commands.EXIT_INTERRUPTED)
+        return commands.fail(args, "Interrupted", "interrupted", exit_code=commands.interrupted_exit_code())
     except Exception as exc:
         return commands.internal_error(args, exc)
     finally:
         Parser.json_errors = False
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    """SIGTERM (a closed SSH session, `kill`, a CI job's timeout) stops a command as Ctrl-C does:
+    at the point it has reached, journal written, with how to go on; the exit code is 143."""
+    from . import commands
+
+    commands.terminated = True
+    handler = signal.getsignal(signal.SIGINT)
+    if callable(handler):  # asyncio's while the event loop runs (it cancels the task), else Python's
+        handler(signal.SIGINT, frame)
+    else:
+        raise KeyboardInterrupt
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -267,6 +281,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             "export": commands.cmd_export,
             "rollback": commands.cmd_rollback,
         }[args.command]
+        signal.signal(signal.SIGTERM, _on_sigterm)  # the wizard and the sandbox keep their own
         return handler(args)
     from .tui.app import run_wizard
 

@@ -193,8 +193,10 @@ def connection_flags(args: argparse.Namespace) -> list[str]:
 
 
 def command_hint(args: argparse.Namespace, *words: str | Path) -> str:
-    """`runner-identity WORDS... <connection options in use>`, quoted for a POSIX shell."""
-    return shlex.join(["runner-identity", *(str(w) for w in words), *connection_flags(args)])
+    """`runner-identity WORDS... <connection options in use>`, quoted for a POSIX shell; a Path
+    among WORDS is made absolute, so the hint works from any directory."""
+    shown = [str(w.resolve()) if isinstance(w, Path) else w for w in words]
+    return shlex.join(["runner-identity", *shown, *connection_flags(args)])
 
 
 @dataclass
