@@ -47,6 +47,9 @@ def confirm(question: str) -> bool:
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         answer = sys.stdin.readline()
+    except KeyboardInterrupt:
+        print(file=sys.stderr)  # what is said next starts a line of its own
+        raise
     finally:
         signal.signal(signal.SIGINT, previous)
     if not answer:  # end of input: the cursor is still on the question's line

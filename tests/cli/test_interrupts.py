@@ -89,16 +89,22 @@ def _applied_journal(cli: Cli, r: Remote, plan_file: Path) -> Path:
     return Path(re.search(r"Journal: (\S+)", applied.out).group(1))  # type: ignore[union-attr]
 
 
+def _something_to_confirm(cli: Cli, r: Remote, plan_file: Path, command: str) -> str:
+    """A plan with writes for apply, or a journal with writes to undo for rollback."""
+    if command == "rollback":
+        return str(_applied_journal(cli, r, plan_file))
+    other = plan_file.parent / "other.toml"
+    other.write_text(plan_file.read_text().replace("id-maia-runner", "id-other"))
+    return str(other)
+
+
 # -- at the confirmation --------------------------------------------------------------------------
 @pytest.mark.parametrize("command", ["apply", "rollback"])
 def test_ctrl_c_at_the_confirmation_stops_at_once_having_written_nothing(
     cli: Cli, remote, plan_file: Path, command: str
 ) -> None:
     r = remote()
-    target = str(_applied_journal(cli, r, plan_file)) if command == "rollback" else str(plan_file)
-    if command == "apply":
-        (plan_file.parent / "other.toml").write_text(plan_file.read_text().replace("id-maia-runner", "id-other"))
-        target = str(plan_file.parent / "other.toml")
+    target = _something_to_confirm(cli, r, plan_file, command)
     before = _writes(r)
     session = Session(cli, [command, target, *r.flags], r.env)
     session.wait_for("[y/N]")
@@ -107,7 +113,7 @@ def test_ctrl_c_at_the_confirmation_stops_at_once_having_written_nothing(
     code, out, text = session.finish()
 
     assert code == 130, text
-    assert "interrupted before anything was written" in text
+    assert re.search(r"^interrupted before anything was written", text, re.M), text  # not after the question
     assert not any(noise in text + out for noise in NOISE), text + out
     assert _writes(r) == before
 
@@ -115,10 +121,7 @@ def test_ctrl_c_at_the_confirmation_stops_at_once_having_written_nothing(
 @pytest.mark.parametrize("command", ["apply", "rollback"])
 def test_end_of_input_at_the_confirmation_is_a_no(cli: Cli, remote, plan_file: Path, command: str) -> None:
     r = remote()
-    target = str(_applied_journal(cli, r, plan_file)) if command == "rollback" else str(plan_file)
-    if command == "apply":
-        (plan_file.parent / "other.toml").write_text(plan_file.read_text().replace("id-maia-runner", "id-other"))
-        target = str(plan_file.parent / "other.toml")
+    target = _something_to_confirm(cli, r, plan_file, command)
     before = _writes(r)
     session = Session(cli, [command, target, *r.flags], r.env)
     session.wait_for("[y/N]")
