@@ -254,7 +254,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     if args.command == "sandbox" and args.sandbox_command == "serve":
         return _serve(args)
-    if args.command == "completion":
+    if args.command == "completion" and not args.json:  # with --json: refused below, as export is
         import argcomplete
 
         sys.stdout.write(argcomplete.shellcode(["runner-identity"], shell=args.shell))
