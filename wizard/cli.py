@@ -130,7 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 done, 1 failed (or a verify problem), 2 invalid input, 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    parser.add_argument("--plan", type=Path, metavar="FILE", help="open the wizard prefilled from a plan file")
+    parser.add_argument(  # its own dest: each command's PLAN argument is `plan`
+        "--plan", dest="wizard_plan", type=Path, metavar="FILE", help="open the wizard prefilled from a plan file"
+    )
     add_connection_options(parser, top_level=True)  # the wizard's, and every command's defaults
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
@@ -264,6 +266,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         check_options(args)
         if args.json and args.command not in JSON_COMMANDS:
             raise UsageError("--json", f"applies to {', '.join(JSON_COMMANDS)}")
+        if args.wizard_plan is not None and args.command is not None:
+            raise UsageError(
+                "--plan", f"opens the wizard prefilled; `{args.command}` takes the plan file as its own argument"
+            )
     except UsageError as err:
         return commands.fail(
             args,
@@ -285,7 +291,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return handler(args)
     from .tui.app import run_wizard
 
-    return run_wizard(sandbox=args.sandbox, plan_path=args.plan, options=args)
+    return run_wizard(sandbox=args.sandbox, plan_path=args.wizard_plan, options=args)
 
 
 def _serve(args: argparse.Namespace) -> int:

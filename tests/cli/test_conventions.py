@@ -287,6 +287,7 @@ def test_an_internal_error_prints_one_line_and_a_log_file(cli: Cli, tmp_path: Pa
         (["export", "plan.toml", "--json"], "--json"),
         (["--json"], "--json"),
         (["--json", "completion", "bash"], "--json"),  # as export does: no JSON to give, so refused
+        (["--plan", "plan.toml", "verify"], "--plan"),  # the wizard's option: a command takes PLAN itself
     ],
 )
 def test_user_mistakes_exit_2_with_one_message_and_a_json_error(
