@@ -7,6 +7,7 @@ Exit codes: 0 done, 1 failed (or a verify problem), 2 invalid input, 130 interru
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import signal
@@ -39,6 +40,22 @@ class Parser(argparse.ArgumentParser):
         super().error(message)
 
 
+def _at_least(low: float, kind: type = int, high: float | None = None) -> Any:
+    """An argparse `type`: a number of `kind` in [low, high]; argparse names the option on error."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a{'n integer' if kind is int else ' number'}") from None
+        if value < low or (high is not None and value > high):
+            span = f"from {low} to {high}" if high is not None else f"{low} or more"
+            raise argparse.ArgumentTypeError(f"{text} is out of range: give {span}")
+        return value
+
+    return parse
+
+
 def _add_sandbox_options(parser: argparse.ArgumentParser) -> None:
     from .sandbox.clouds import CLOUDS  # plain data, no heavy imports
 
@@ -51,7 +68,7 @@ def _add_sandbox_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state", type=Path, metavar="FILE", help="save every write to FILE and reload it at the next start"
     )
-    parser.add_argument("--latency-ms", type=int, default=0, metavar="N", help="add N ms to every request")
+    parser.add_argument("--latency-ms", type=_at_least(0), default=0, metavar="N", help="add N ms to every request")
     parser.add_argument(
         "--fault",
         action="append",
@@ -67,21 +84,21 @@ def _add_sandbox_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--replication-delay",
-        type=float,
+        type=_at_least(0, float),
         default=30.0,
         metavar="S",
         help="seconds a new identity stays unknown to role assignments without principalType",
     )
     parser.add_argument(
         "--lro-polls",
-        type=int,
+        type=_at_least(0),
         default=2,
         metavar="N",
         help="status polls a long-running operation stays InProgress (default 2)",
     )
     parser.add_argument(
         "--retry-after",
-        type=int,
+        type=_at_least(0),
         default=1,
         metavar="S",
         help="Retry-After seconds of long-running operations (default 1)",
@@ -192,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sandbox_sub.add_parser(
         "serve", help="serve a sandbox on 127.0.0.1; prints one JSON line with its endpoints, then runs until stopped"
     )
-    serve.add_argument("--port", type=int, default=0, help="port to bind (default: any free port)")
+    serve.add_argument("--port", type=_at_least(0, high=65535), default=0, help="port to bind (default: any free port)")
     _add_sandbox_options(serve)
     return parser
 
@@ -306,6 +323,11 @@ def _serve(args: argparse.Namespace) -> int:
     except (FaultSpecError, ValueError) as exc:
         print(f"runner-identity sandbox: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the port: taken, or not ours to bind
+        if exc.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise
+        print(f"runner-identity sandbox: cannot listen on 127.0.0.1:{args.port}: {os.strerror(exc.errno)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         pass
     return 0
