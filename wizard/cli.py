@@ -7,28 +7,54 @@ Exit codes: 0 done, 1 failed (or a verify problem), 2 invalid input, 130 interru
 from __future__ import annotations
 
 import argparse
+import errno
 import gc
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 SHELLS = ("bash", "zsh", "fish")
 JSON_COMMANDS = ("plan", "apply", "verify", "rollback")
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, with its usage errors as `{"error": ...}` on stdout when --json was asked for."""
+    """argparse, with its usage errors as `{"error": ...}` on stdout when --json was asked for.
+
+    Options are only ever their whole name (`allow_abbrev=False`): `--js` is not `--json`, so a
+    pipeline never depends on a prefix that another option may share one day.
+    """
 
     json_errors = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         if Parser.json_errors:
             print(json.dumps({"error": {"code": "InvalidArguments", "message": message, "field": None}}))
             sys.exit(2)
         super().error(message)
+
+
+def _at_least(low: float, kind: type = int, high: float | None = None) -> Any:
+    """An argparse `type`: a number of `kind` in [low, high]; argparse names the option on error."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a{'n integer' if kind is int else ' number'}") from None
+        if value < low or (high is not None and value > high):
+            span = f"from {low} to {high}" if high is not None else f"{low} or more"
+            raise argparse.ArgumentTypeError(f"{text} is out of range: give {span}")
+        return value
+
+    return parse
 
 
 def _add_sandbox_options(parser: argparse.ArgumentParser) -> None:
@@ -43,7 +69,7 @@ def _add_sandbox_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state", type=Path, metavar="FILE", help="save every write to FILE and reload it at the next start"
     )
-    parser.add_argument("--latency-ms", type=int, default=0, metavar="N", help="add N ms to every request")
+    parser.add_argument("--latency-ms", type=_at_least(0), default=0, metavar="N", help="add N ms to every request")
     parser.add_argument(
         "--fault",
         action="append",
@@ -59,21 +85,21 @@ def _add_sandbox_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--replication-delay",
-        type=float,
+        type=_at_least(0, float),
         default=30.0,
         metavar="S",
         help="seconds a new identity stays unknown to role assignments without principalType",
     )
     parser.add_argument(
         "--lro-polls",
-        type=int,
+        type=_at_least(0),
         default=2,
         metavar="N",
         help="status polls a long-running operation stays InProgress (default 2)",
     )
     parser.add_argument(
         "--retry-after",
-        type=int,
+        type=_at_least(0),
         default=1,
         metavar="S",
         help="Retry-After seconds of long-running operations (default 1)",
@@ -122,7 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 done, 1 failed (or a verify problem), 2 invalid input, 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    parser.add_argument("--plan", type=Path, metavar="FILE", help="open the wizard prefilled from a plan file")
+    parser.add_argument(  # its own dest: each command's PLAN argument is `plan`
+        "--plan", dest="wizard_plan", type=Path, metavar="FILE", help="open the wizard prefilled from a plan file"
+    )
     add_connection_options(parser, top_level=True)  # the wizard's, and every command's defaults
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
@@ -182,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sandbox_sub.add_parser(
         "serve", help="serve a sandbox on 127.0.0.1; prints one JSON line with its endpoints, then runs until stopped"
     )
-    serve.add_argument("--port", type=int, default=0, help="port to bind (default: any free port)")
+    serve.add_argument("--port", type=_at_least(0, high=65535), default=0, help="port to bind (default: any free port)")
     _add_sandbox_options(serve)
     return parser
 
@@ -202,7 +230,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     Nothing a user can cause ends in a traceback: usage errors exit 2, Ctrl-C exits 130, and an
     internal error prints one line with the path of a log file holding the details.
     """
-    args_list = list(sys.argv[1:] if argv is None else argv)
+    from .streams import run_with_standard_streams
+
+    code = run_with_standard_streams(lambda: _main(list(sys.argv[1:] if argv is None else argv)))
+    if argv is None:
+        # The console script ends here: leave the libraries' objects to the operating system rather
+        # than have the collector walk them all at interpreter exit (about 0.1 s for a command).
+        gc.freeze()
+    return code
+
+
+def _main(args_list: list[str]) -> int:
     Parser.json_errors = "--json" in args_list
     parser = build_parser()
     if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions; argcomplete answers and exits
@@ -215,15 +253,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except KeyboardInterrupt:
-        return commands.fail(args, "Interrupted", "interrupted", exit_code=commands.EXIT_INTERRUPTED)
+        return commands.fail(args, "Interrupted", "interrupted", exit_code=commands.interrupted_exit_code())
     except Exception as exc:
         return commands.internal_error(args, exc)
     finally:
         Parser.json_errors = False
-        if argv is None:
-            # The console script ends here: leave the libraries' objects to the operating system rather
-            # than have the collector walk them all at interpreter exit (about 0.1 s for a command).
-            gc.freeze()
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    """SIGTERM (a closed SSH session, `kill`, a CI job's timeout) stops a command as Ctrl-C does:
+    at the point it has reached, journal written, with how to go on; the exit code is 143."""
+    from . import commands
+
+    commands.terminated = True
+    handler = signal.getsignal(signal.SIGINT)
+    if callable(handler):  # asyncio's while the event loop runs (it cancels the task), else Python's
+        handler(signal.SIGINT, frame)
+    else:
+        raise KeyboardInterrupt
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -232,7 +279,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     if args.command == "sandbox" and args.sandbox_command == "serve":
         return _serve(args)
-    if args.command == "completion":
+    if args.command == "completion" and not args.json:  # with --json: refused below, as export is
         import argcomplete
 
         sys.stdout.write(argcomplete.shellcode(["runner-identity"], shell=args.shell))
@@ -242,6 +289,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         check_options(args)
         if args.json and args.command not in JSON_COMMANDS:
             raise UsageError("--json", f"applies to {', '.join(JSON_COMMANDS)}")
+        if args.wizard_plan is not None and args.command is not None:
+            raise UsageError(
+                "--plan", f"opens the wizard prefilled; `{args.command}` takes the plan file as its own argument"
+            )
     except UsageError as err:
         return commands.fail(
             args,
@@ -259,10 +310,11 @@ def _dispatch(args: argparse.Namespace) -> int:
             "export": commands.cmd_export,
             "rollback": commands.cmd_rollback,
         }[args.command]
+        signal.signal(signal.SIGTERM, _on_sigterm)  # the wizard and the sandbox keep their own
         return handler(args)
     from .tui.app import run_wizard
 
-    return run_wizard(sandbox=args.sandbox, plan_path=args.plan, options=args)
+    return run_wizard(sandbox=args.sandbox, plan_path=args.wizard_plan, options=args)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -277,6 +329,11 @@ def _serve(args: argparse.Namespace) -> int:
     except (FaultSpecError, ValueError) as exc:
         print(f"runner-identity sandbox: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the port: taken, or not ours to bind
+        if exc.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise
+        print(f"runner-identity sandbox: cannot listen on 127.0.0.1:{args.port}: {os.strerror(exc.errno)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         pass
     return 0

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 import logging
+import signal
 import sys
 import time
 import traceback
@@ -22,9 +23,38 @@ from typing import Any
 from . import rules
 from .plan import AppTarget, IdentitySpec, Plan, RoleRequest
 from .rules import RuleError
+from .streams import write_data
 
-EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 log = logging.getLogger("wizard.commands")
+# Set by the SIGTERM handler (cli.py): the interruption then exits 143, as a shell reports it.
+terminated = False
+
+
+def interrupted_exit_code() -> int:
+    """130 after Ctrl-C (SIGINT), 143 after SIGTERM: 128 + the signal's number, as shells report."""
+    return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+
+
+def confirm(question: str) -> bool:
+    """Ask `question` on the terminal and read the answer from stdin; True for y/yes.
+
+    The question goes to stderr, so `apply plan.toml > apply.log` still shows it. End of input
+    (Ctrl-D) is a no. Ctrl-C raises KeyboardInterrupt at once, even while the event loop is
+    running: asyncio's own handler would only cancel the task once the line was read.
+    """
+    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        answer = sys.stdin.readline()
+    except KeyboardInterrupt:
+        print(file=sys.stderr)  # what is said next starts a line of its own
+        raise
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if not answer:  # end of input: the cursor is still on the question's line
+        print(file=sys.stderr)
+    return answer.strip().lower() in ("y", "yes")
 
 
 # -- output ---------------------------------------------------------------------------------------
@@ -132,7 +162,7 @@ def _problems(args: argparse.Namespace, problems: list[RuleError]) -> int:
 def _write_out(args: argparse.Namespace, out: Path | None, text: str) -> int | None:
     """Write `text` to --out (None or '-': stdout). Returns an exit code on failure."""
     if out is None or str(out) == "-":
-        sys.stdout.write(text)
+        write_data(text)
         return None
     try:
         out.write_text(text, encoding="utf-8")
@@ -358,8 +388,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
                     exit_code=EXIT_INVALID,
                     text="Refusing to write without confirmation: rerun with --yes.",
                 )
-            answer = input("Apply these changes? [y/N] ").strip().lower()
-            if answer not in ("y", "yes"):
+            if not confirm("Apply these changes?"):
                 print("Nothing was changed.", file=out)
                 return EXIT_OK
         with display:
@@ -396,7 +425,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
                 f"interrupted: journal at {journal}, run `{command_hint(args, 'apply', args.plan)}` again to "
                 f"resume or `{command_hint(args, 'rollback', journal)}` to undo"
             )
-        return fail(args, "Interrupted", message, exit_code=EXIT_INTERRUPTED, text=message)
+        return fail(args, "Interrupted", message, exit_code=interrupted_exit_code(), text=message)
 
 
 def _json_outcome(status: str, step_plan: Any, outcome: Any = None) -> dict[str, Any]:
@@ -481,7 +510,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                 print(f"  x {problem}", file=sys.stderr)
             return EXIT_FAILED
         if args.out is None or str(args.out) == "-":
-            sys.stdout.write(export_text(step_plan, args.format, gateway.connection))
+            write_data(export_text(step_plan, args.format, gateway.connection))
             return EXIT_OK
         try:
             written = write_export(step_plan, args.format, args.out, gateway.connection)
@@ -519,8 +548,10 @@ def cmd_rollback(args: argparse.Namespace) -> int:
             exit_code=EXIT_INVALID,
         )
     out = sys.stderr if _json(args) else sys.stdout
+    started = False  # whether execute() began: before it, an interruption wrote nothing
 
     async def body(gateway: Any, _session: Any) -> int:
+        nonlocal started
         from .rollback import execute, outcome_lines, plan_rollback, render_text, to_json
 
         plan = await plan_rollback(gateway, run)
@@ -544,9 +575,10 @@ def cmd_rollback(args: argparse.Namespace) -> int:
                     exit_code=EXIT_INVALID,
                     text="Refusing to roll back without confirmation: rerun with --yes.",
                 )
-            if input("Roll back? [y/N] ").strip().lower() not in ("y", "yes"):
+            if not confirm("Roll back?"):
                 print("Nothing was changed.", file=out)
                 return EXIT_OK
+        started = True
         from .apply import Progress
         from .progress import ApplyProgress
 
@@ -559,4 +591,16 @@ def cmd_rollback(args: argparse.Namespace) -> int:
             emit(args, to_json(plan, outcome.status, outcome))
         return EXIT_OK if outcome.ok else EXIT_FAILED
 
-    return _run(args, body)
+    try:
+        return _run(args, body)
+    except KeyboardInterrupt:
+        from .connect import command_hint
+
+        if started:
+            journal = args.journal.resolve()
+            message = (
+                f"interrupted: journal at {journal}, run `{command_hint(args, 'rollback', journal)}` again to continue"
+            )
+        else:
+            message = "interrupted before anything was written"
+        return fail(args, "Interrupted", message, exit_code=interrupted_exit_code(), text=message)

@@ -193,8 +193,10 @@ def connection_flags(args: argparse.Namespace) -> list[str]:
 
 
 def command_hint(args: argparse.Namespace, *words: str | Path) -> str:
-    """`runner-identity WORDS... <connection options in use>`, quoted for a POSIX shell."""
-    return shlex.join(["runner-identity", *(str(w) for w in words), *connection_flags(args)])
+    """`runner-identity WORDS... <connection options in use>`, quoted for a POSIX shell; a Path
+    among WORDS is made absolute, so the hint works from any directory."""
+    shown = [str(w.resolve()) if isinstance(w, Path) else w for w in words]
+    return shlex.join(["runner-identity", *shown, *connection_flags(args)])
 
 
 @dataclass
@@ -266,17 +268,32 @@ def open_session(args: argparse.Namespace) -> Iterator[Session]:
 def _start_sandbox(args: argparse.Namespace) -> tuple[Any, Any]:
     from .sandbox.server import SandboxThread
     from .sandbox.state import SandboxConfig
+    from .sandbox.statefile import StateFileBusyError, StateFileLock
 
     state = getattr(args, "sandbox_state", None)
     config = SandboxConfig(
         scenario=getattr(args, "sandbox_scenario", "demo"), state_file=state, retry_after_s=0, lro_polls=2
     )
+    if state is not None and Path(state).is_dir():
+        raise UsageError("--sandbox-state", f"{state} is a directory, not a sandbox state file")
     try:
         thread = SandboxThread(config)
         _check_store(thread.sandbox.store)
+    except StateFileBusyError as exc:  # a good file, held by another command or `sandbox serve`
+        try:
+            holder = StateFileLock(Path(state)).lock_path.read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            holder = ""
+        raise UsageError(
+            "--sandbox-state",
+            f"{state} is in use by {'process ' + holder if holder.isdigit() else 'another process'}: wait for "
+            "that command to end (or stop that sandbox), or give this one another --sandbox-state file",
+        ) from exc
     except Exception as exc:  # whatever a damaged file makes the loader raise, the user sees one line
         if state is None:
             raise
+        if isinstance(exc, PermissionError):
+            raise UsageError("--sandbox-state", f"{state} cannot be opened: {exc.strerror}") from exc
         raise UsageError("--sandbox-state", f"{state} is not a sandbox state file ({_reason(exc)})") from exc
     info = thread.start()
     return thread, info

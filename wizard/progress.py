@@ -10,6 +10,8 @@ from typing import Any, TextIO
 
 # Statuses that end a step; anything else ("running", "polling", "waiting", ...) is a wait.
 FINAL = ("done", "failed", "unchanged")
+# An Azure-AsyncOperation's status values that end it (ARM's async operation guidance).
+TERMINAL_OPERATION_STATES = ("Succeeded", "Failed", "Canceled")
 # Seconds between reminders in plain mode while one wait goes on (a CI log shows it is alive).
 HEARTBEAT_S = 15.0
 
@@ -70,6 +72,10 @@ class ApplyProgress:
             self._wait(f"{progress.step_id}: {first_line}", progress.step_id)
         elif progress.status == "polling":
             status = first_line.removeprefix("Azure: ") or "InProgress"
+            if status in TERMINAL_OPERATION_STATES:  # nothing left to wait for; the step's line follows
+                if self._step == progress.step_id:
+                    self._what = ""
+                return
             self._wait(f"waiting for Azure to update the app: {status}", progress.step_id)
         else:  # a wait of another kind, e.g. for a busy app to finish another operation
             self._wait(f"{progress.step_id}: {first_line or progress.status}", progress.step_id)

@@ -4,6 +4,7 @@ to the endpoint it was minted for, and a damaged --sandbox-state is one message,
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -204,3 +205,35 @@ def test_a_damaged_sandbox_state_as_a_user_sees_it(cli: Cli, tmp_path: Path) -> 
             assert json.loads(ran.out)["error"]["field"] == "--sandbox-state"
         else:
             assert re.fullmatch(r"runner-identity: --sandbox-state: tenant\.json is not a sandbox state file \(.+\)\n", ran.err)
+
+
+@pytest.mark.parametrize("json_output", [False, True])
+def test_a_sandbox_state_in_use_says_by_whom_and_what_to_do(cli: Cli, tmp_path: Path, json_output: bool) -> None:
+    """Another command holds the file: it is a good state file, only busy, and the way out is
+    named with this command's own option (--sandbox-state), not `sandbox serve`'s (--state)."""
+    from wizard.sandbox.statefile import StateFileLock
+
+    state = tmp_path / "tenant.json"
+    state.write_text(VALID_STATE)
+    lock = StateFileLock(state).acquire()
+    try:
+        ran = cli("verify", "--container-app", APP, "--sandbox", "--sandbox-state", str(state), *(["--json"] * json_output))
+    finally:
+        lock.release()
+
+    assert ran.code == 2, ran.text
+    assert "Traceback" not in ran.err
+    said = json.loads(ran.out)["error"]["message"] if json_output else ran.err
+    assert len(said.strip().splitlines()) == 1, said
+    assert f"in use by process {os.getpid()}" in said
+    assert "not a sandbox state file" not in said and "--state " not in said
+    assert "--sandbox-state" in said
+
+
+def test_a_sandbox_state_that_is_a_directory_says_so(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "tenant.json").mkdir()
+
+    ran = cli("verify", "--container-app", APP, "--sandbox", "--sandbox-state", "tenant.json")
+
+    assert ran.code == 2, ran.text
+    assert ran.err == "runner-identity: --sandbox-state: tenant.json is a directory, not a sandbox state file\n"

@@ -130,6 +130,8 @@ def test_apply_piped_shows_each_wait_as_plain_lines_and_keeps_json_on_stdout(
     assert re.search(rf"Azure answered 503 .* PUT id-maia-runner: attempt 2 of {RETRY_TOTAL + 1} in 0\.1s", ran.err)
     assert "waiting for Azure to update the app: InProgress" in ran.err
     assert re.search(r"done\s+app\s+\d+\.\d\ds", ran.err)
+    # An operation that has ended is not waited for: its end shows as the step's `done` line.
+    assert not re.search(r"waiting for .*(Succeeded|Failed|Canceled)", ran.err), ran.err
 
 
 def test_apply_on_a_terminal_draws_a_live_line_with_the_elapsed_time(cli: Cli, remote, plan_file: Path) -> None:
@@ -284,6 +286,8 @@ def test_an_internal_error_prints_one_line_and_a_log_file(cli: Cli, tmp_path: Pa
         (["verify", "plan.toml", "--sandbox-state", "t.json"], "--sandbox-state"),
         (["export", "plan.toml", "--json"], "--json"),
         (["--json"], "--json"),
+        (["--json", "completion", "bash"], "--json"),  # as export does: no JSON to give, so refused
+        (["--plan", "plan.toml", "verify"], "--plan"),  # the wizard's option: a command takes PLAN itself
     ],
 )
 def test_user_mistakes_exit_2_with_one_message_and_a_json_error(
