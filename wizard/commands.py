@@ -24,6 +24,7 @@ from . import rules
 from .plan import AppTarget, IdentitySpec, Plan, RoleRequest
 from .rules import RuleError
 from .streams import write_data
+from .text import for_terminal
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 log = logging.getLogger("wizard.commands")
@@ -529,6 +530,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_rollback(args: argparse.Namespace) -> int:
     """Show the rollback plan of a journaled run, confirm, do exactly it. Exit 0 done or nothing to
     undo, 1 a step failed or was skipped, 2 a bad journal or a refused order."""
+    from .connect import command_hint
     from .journal import JournalError
     from .rollback import read_run
 
@@ -555,9 +557,11 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         from .rollback import execute, outcome_lines, plan_rollback, render_text, to_json
 
         plan = await plan_rollback(gateway, run)
-        print(f"Rollback of {args.journal}:", file=out)
+        print(f"Rollback of {for_terminal(str(args.journal))}:", file=out)
         print(render_text(plan), file=out)
         if plan.problems:
+            for later in plan.first:
+                print(f"Roll back the later run first: {for_terminal(command_hint(args, 'rollback', later))}", file=out)
             if _json(args):
                 emit(args, to_json(plan, "refused"))
             return EXIT_INVALID
@@ -594,8 +598,6 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     try:
         return _run(args, body)
     except KeyboardInterrupt:
-        from .connect import command_hint
-
         if started:
             journal = args.journal.resolve()
             message = (

@@ -66,10 +66,10 @@ class ApplyProgress:
                 self._what = ""
             if progress.status == "unchanged":
                 return
-            self._line(f"  {progress.status:<7} {progress.step_id:<8} {progress.seconds:6.2f}s  {first_line}")
+            self._line(f"  {progress.status:<7} {progress.seconds:6.2f}s  {_said(progress.label, first_line)}")
             return
         if progress.status == "running":
-            self._wait(f"{progress.step_id}: {first_line}", progress.step_id)
+            self._wait(_said(progress.label, first_line), progress.step_id)
         elif progress.status == "polling":
             status = first_line.removeprefix("Azure: ") or "InProgress"
             if status in TERMINAL_OPERATION_STATES:  # nothing left to wait for; the step's line follows
@@ -78,7 +78,7 @@ class ApplyProgress:
                 return
             self._wait(f"waiting for Azure to update the app: {status}", progress.step_id)
         else:  # a wait of another kind, e.g. for a busy app to finish another operation
-            self._wait(f"{progress.step_id}: {first_line or progress.status}", progress.step_id)
+            self._wait(_said(progress.label, first_line or progress.status), progress.step_id)
 
     def retry(self, notice: Any) -> None:
         """A `wizard.azure.connection.RetryNotice` from the SDK's retry policy."""
@@ -116,3 +116,11 @@ class ApplyProgress:
             if self._what and now - self._last_beat >= HEARTBEAT_S:
                 self._last_beat = now
                 print(f"  ...     {self._what} (still waiting, {now - self._since:.0f}s)", file=self.stream, flush=True)
+
+
+def _said(label: str, message: str) -> str:
+    """A step in words: its summary (what the diff showed), then what it says now when that adds
+    something. Internal step ids (`role:0`) are never shown."""
+    if not label or message.startswith(label):
+        return message or label
+    return f"{label}: {message}" if message else label

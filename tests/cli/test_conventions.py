@@ -129,7 +129,9 @@ def test_apply_piped_shows_each_wait_as_plain_lines_and_keeps_json_on_stdout(
     assert "\x1b[" not in ran.err  # no terminal control codes when piped
     assert re.search(rf"Azure answered 503 .* PUT id-maia-runner: attempt 2 of {RETRY_TOTAL + 1} in 0\.1s", ran.err)
     assert "waiting for Azure to update the app: InProgress" in ran.err
-    assert re.search(r"done\s+app\s+\d+\.\d\ds", ran.err)
+    # Each finished step in words (its summary, as the diff showed it), never an internal step id.
+    assert re.search(r"done\s+\d+\.\d\ds\s+.*AZURE_CLIENT_ID", ran.err), ran.err
+    assert not re.search(r"\brole:\d|\s(identity|link|app|tags):?\s+\d+\.\d\ds", ran.err), ran.err
     # An operation that has ended is not waited for: its end shows as the step's `done` line.
     assert not re.search(r"waiting for .*(Succeeded|Failed|Canceled)", ran.err), ran.err
 

@@ -218,3 +218,16 @@ def test_a_sign_in_failure_shows_what_the_credential_said_escaped() -> None:
     text = sign_in_paragraph(err, "AzureCloud (tenant common)")
     assert_safe(text)
     assert "\\x1b[31mERROR: AADSTS70043" in text
+
+
+def test_a_failed_device_code_sign_in_does_not_suggest_the_device_code() -> None:
+    """--device-code is the way out for a machine without a browser: when it is what failed, the
+    paragraph says what else to do, not to use it."""
+    from wizard.azure.errors import GatewayError, sign_in_paragraph
+
+    err = GatewayError("sign in", "SignInFailed", "DeviceCodeCredential: timed out", None)
+    text = sign_in_paragraph(err, "AzureCloud (tenant common)", device_code=True)
+    assert "tried a device-code sign-in" in text
+    assert "--device-code on" not in text and "without --device-code" in text and "`az login`" in text
+    plain = sign_in_paragraph(err, "AzureCloud (tenant common)")
+    assert "--device-code on a machine without a browser" in plain

@@ -6,6 +6,7 @@ rollback section.
 from __future__ import annotations
 
 import json
+import shlex
 import uuid
 from pathlib import Path
 from typing import Any
@@ -571,6 +572,10 @@ def test_the_command_refuses_the_wrong_order_and_a_bad_journal(
     refused = json.loads(capsys.readouterr().out)
     assert refused["status"] == "refused"
     assert any(journals[1] in p for p in refused["problems"])
+    # Said as a command to copy, with the connection in use (a bare one would go to the real tenant).
+    assert main(["rollback", journals[0], "--yes", *state]) == 2
+    said = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Roll back the later run first")]
+    assert said and shlex.split(said[0].split(": ", 1)[1]) == ["runner-identity", "rollback", journals[1], *state], said
 
     (tmp_path / "notes.jsonl").write_text('{"hello": 1}\n')
     assert main(["rollback", str(tmp_path / "notes.jsonl"), "--yes", *state]) == 2

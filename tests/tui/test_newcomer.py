@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Input, Label, OptionList, Select
 from tests.engine.helpers import ids, snapshot
 from tests.tui.conftest import screen_text, settle, shown, type_into, wizard_for
 from wizard.plan import AppTarget, IdentitySpec, Plan, RoleRequest
+from wizard.tui.app import connection_options
 from wizard.tui.screens.apply import ApplyScreen
 from wizard.tui.screens.confirm import ConfirmModal
 from wizard.tui.screens.container_app import ContainerAppScreen
@@ -196,7 +197,9 @@ async def test_a_failed_apply_shows_its_retries_and_offers_only_what_works(demo,
     i = ids(demo)
     plan = plan_for(demo, "id-bumpy")
     plan.role_assignments = [RoleRequest("Storage Blob Data Reader")]
-    app = wizard_for(demo, tmp_path, plan=plan)
+    # The command line it was started with: hints must carry these, or a copied one goes elsewhere.
+    options = connection_options(arm_endpoint=demo.info.arm_endpoint, ca_bundle=demo.info.ca_bundle)
+    app = wizard_for(demo, tmp_path, plan=plan, options=options)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await next_step(pilot, 4)
@@ -215,7 +218,11 @@ async def test_a_failed_apply_shows_its_retries_and_offers_only_what_works(demo,
         assert isinstance(app.screen, ApplyScreen)
         await pilot.click("#quit")  # Quit asks: what was written stays, unless rolled back
         await pilot.pause()
-        assert isinstance(app.screen, ConfirmModal) and "rollback" in shown(pilot, "#question")
+        question = shown(pilot, "#question")
+        assert isinstance(app.screen, ConfirmModal) and "rollback" in question
+        hint = question.split("`")[1].replace(" ", "")  # as drawn: a long path wraps
+        assert hint.startswith("runner-identityrollback") and str(outcome.journal) in hint, question
+        assert f"--arm-endpoint{demo.info.arm_endpoint}--ca-bundle{demo.info.ca_bundle}" in hint, question
         await pilot.press("n")
         await pilot.pause()
         demo.sandbox.faults.clear()

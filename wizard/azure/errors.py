@@ -99,10 +99,17 @@ def sign_in_paragraph(err: GatewayError, where: str, device_code: bool = False) 
     text = f"Sign-in failed for {where}: tried {what}."
     if detail:
         text += f" {detail.rstrip('.')}."
-    text += (
-        " Fix: run `az login` (with `--tenant ID` when your account is in several tenants) and try again, "
-        "or pass --tenant ID, or --device-code on a machine without a browser."
-    )
+    if device_code:  # already the fallback for a machine without a browser: suggest what is left
+        text += (
+            " Fix: complete the code's sign-in in a browser within its time limit, with an account of the "
+            "tenant (pass --tenant ID when your account is in several), or sign in with `az login` and run "
+            "without --device-code."
+        )
+    else:
+        text += (
+            " Fix: run `az login` (with `--tenant ID` when your account is in several tenants) and try again, "
+            "or pass --tenant ID, or --device-code on a machine without a browser."
+        )
     return for_terminal(text)  # the credential's own words (the az CLI's stderr) may carry its colours
 
 

@@ -4,7 +4,7 @@ trusted, a later run on the same app is in force, or the caller lacks a permissi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ class RollbackPlan:
     steps: list[RollbackStep]
     problems: list[str]  # anything that refuses the whole rollback before it writes
     journals: Path | None = None
+    first: list[Path] = field(default_factory=list)  # later runs in force: their journals, to roll back first
 
     @property
     def writes(self) -> bool:
@@ -59,7 +60,11 @@ def build_rollback(run: Run, live: RollbackLive) -> RollbackPlan:
         return RollbackPlan(run, live, [], untrusted)
     writes = run_writes(run)
     others = [run_writes(o) for o in live.others]
-    problems = _order_problems(writes, others, live.app_raw)
+    first = _later_in_force(writes, others, live.app_raw)
+    problems = [
+        f"a later run on {resource_name(writes.app_id or '')} is in force: {path}. Roll it back first, then this one."
+        for path in first
+    ]
     steps = app_steps(writes, live) if writes.app else []
     after = [s.key for s in steps if s.writes]  # the app lets go of the identity before it goes
     users, runs = identity_users(writes, live, others, steps)
@@ -67,17 +72,17 @@ def build_rollback(run: Run, live: RollbackLive) -> RollbackPlan:
     steps += identity_steps(writes, live, users, runs, after)
     steps += lasting_steps(writes)
     problems += preflight(steps, live, writes.app_id)
-    return RollbackPlan(run, live, steps, problems)
+    return RollbackPlan(run, live, steps, problems, first=first)
 
 
-def _order_problems(writes: RunWrites, others: list[RunWrites], raw: dict[str, Any] | None) -> list[str]:
-    """A later run on the same app that is still in force was built on this run's result: undoing
-    this one first would restore a value (or delete an identity) the later one's rollback needs.
-    In force: not rolled back, and what it put on the app is there now."""
+def _later_in_force(writes: RunWrites, others: list[RunWrites], raw: dict[str, Any] | None) -> list[Path]:
+    """The journals of later runs on the same app that are still in force: each was built on this
+    run's result, so undoing this one first would restore a value (or delete an identity) the later
+    one's rollback needs. In force: not rolled back, and what it put on the app is there now."""
     app_id = writes.app_id
     if not app_id:
         return []
-    problems = []
+    later = []
     run = writes.run
     for theirs in others:
         other = theirs.run
@@ -87,8 +92,5 @@ def _order_problems(writes: RunWrites, others: list[RunWrites], raw: dict[str, A
             continue
         if not theirs.holds_app(raw):
             continue
-        problems.append(
-            f"a later run on {resource_name(app_id)} is in force: {other.path}. "
-            f"Roll it back first (runner-identity rollback {other.path}), then this one."
-        )
-    return problems
+        later.append(other.path)
+    return later

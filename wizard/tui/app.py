@@ -59,20 +59,11 @@ SANDBOX_BANNER = "SANDBOX · a local demo tenant · nothing here touches Azure"
 
 
 def connection_options(sandbox: bool = False, **overrides: Any) -> argparse.Namespace:
-    """The connection options `wizard.connect.open_session` reads, with their command-line defaults."""
-    options = argparse.Namespace(
-        sandbox=sandbox,
-        sandbox_scenario="demo",
-        sandbox_state=None,
-        tenant=None,
-        device_code=False,
-        cloud="AzureCloud",
-        arm_endpoint=None,
-        ca_bundle=None,
-    )
-    for key, value in overrides.items():
-        setattr(options, key, value)
-    return options
+    """The connection options `wizard.connect.open_session` reads: the command line's defaults
+    (`wizard.connect.CONNECTION_DEFAULTS`), `sandbox`, then `overrides`."""
+    from ..connect import CONNECTION_DEFAULTS
+
+    return argparse.Namespace(**{**CONNECTION_DEFAULTS, "sandbox": sandbox, **overrides})
 
 
 class RunnerIdentityApp(App[int]):
@@ -186,17 +177,21 @@ class RunnerIdentityApp(App[int]):
         self.push_screen(ConfirmModal(question, yes="Quit", no="Stay"), answered)
 
     def _what_quitting_loses(self) -> str | None:
+        from ..connect import command_hint  # the hints carry the connection in use, so copying them works
+
         outcome = self.state.outcome
         journal = escape(str(outcome.journal)) if outcome is not None and outcome.journal else None
         if self.applying:
             return (
                 "Apply is writing to Azure now. Quit anyway?\n\nThe journal says what was done; "
-                "`runner-identity apply` resumes and `runner-identity rollback` undoes it."
+                f"`{escape(command_hint(self.options, 'apply', 'PLAN'))}` resumes and "
+                f"`{escape(command_hint(self.options, 'rollback', 'JOURNAL'))}` undoes it."
             )
-        if outcome is not None and outcome.status == "failed" and journal and not self.state.rolled_back:
+        if outcome is not None and outcome.status == "failed" and outcome.journal and not self.state.rolled_back:
+            undo = escape(command_hint(self.options, "rollback", Path(outcome.journal)))
             return (
                 f"Apply stopped part-way. Quit?\n\nThe journal [b]{journal}[/] says what was written: "
-                f"`runner-identity rollback {journal}` undoes it."
+                f"`{undo}` undoes it."
             )
         if self.state.unsaved():
             return (
