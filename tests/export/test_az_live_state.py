@@ -71,12 +71,45 @@ def test_a_registered_provider_is_not_registered_again(demo: RunningSandbox, tmp
     assert not [w for w in demo.sandbox.writes() if w[1].lower().endswith("/register")]
 
 
+# -- tags ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("held", "planned", "merged"),
+    [
+        # ARM keys tag names without regard to case: a planned `Owner` renames a live `owner`, as apply does
+        (
+            {"owner": "data", "team": "x"},
+            {"Owner": "data", "env": "prod"},
+            {"Owner": "data", "team": "x", "env": "prod"},
+        ),
+        ({"OWNER": "old", "a=b": "1"}, {"owner": "new"}, {"owner": "new", "a=b": "1"}),
+        ({'"q` é:': "1", "keep": "`@CONTAINER@`"}, {'"Q` é:': "2"}, {'"Q` é:': "2", "keep": "`@CONTAINER@`"}),
+        ({"Owner": "data"}, {"Owner": "data"}, {"Owner": "data"}),
+    ],
+)
+def test_tags_are_merged_at_run_time_and_names_matched_without_regard_to_case(
+    demo: RunningSandbox, tmp_path: Path, held: dict[str, str], planned: dict[str, str], merged: dict[str, str]
+) -> None:
+    plan = runner_plan(demo, tags=planned)
+    script = script_for(demo, plan)  # exported before the identity existed: its tags are read when it runs
+
+    async def by_hand() -> None:
+        async with gateway(demo) as gw:
+            await gw.create_identity(plan.subscription, "rg-runner", plan.identity.name, "westeurope", held)
+
+    asyncio.run(by_hand())
+    run_twice_second_writes_nothing(demo, script, tmp_path)
+    assert snapshot(demo, plan.identity_id)["tags"] == merged
+    nothing_left_for_apply(demo, plan, tmp_path)
+
+
 # -- an identity deleted and re-created under its name ----------------------------------------------
-def _recreate(running: RunningSandbox, plan: Plan) -> Any:
+def _recreate(running: RunningSandbox, plan: Plan, tags: dict[str, str] | None = None) -> Any:
     async def go() -> Any:
         async with gateway(running) as gw:
             await gw.delete_identity(plan.identity_id)
-            return await gw.create_identity(plan.subscription, "rg-runner", plan.identity.name, "westeurope", {})
+            return await gw.create_identity(
+                plan.subscription, "rg-runner", plan.identity.name, "westeurope", tags or {}
+            )
 
     return asyncio.run(go())
 

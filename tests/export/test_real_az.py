@@ -86,11 +86,13 @@ def test_the_real_az_runs_scripts_exported_before_and_after_apply_and_relinks_a_
         assert run.returncode == 0, run.stderr
     assert len(demo.sandbox.writes()) == writes  # apply did it all: either script writes nothing
 
-    again = _recreate(demo, plan)  # deleted and re-created under its name: the app holds a stale entry
+    # deleted and re-created under its name (the app holds a stale entry), with a tag named in another case
+    again = _recreate(demo, plan, {"OWNER": "someone", "cost": "1"})
     run = run_real(before, env, tmp_path, "before.sh")
     assert run.returncode == 0, run.stderr
     assert "removed the stale entry" in run.stdout
     assert linked_principal(demo, plan.identity_id) == again.principal_id
+    assert snapshot(demo, plan.identity_id)["tags"] == {"owner": "data", "cost": "1"}
     runner = snapshot(demo, ids(demo)["app"])["properties"]["template"]["containers"][0]
     assert runner["env"][-1] == {"name": "AZURE_CLIENT_ID", "value": again.client_id}
     relinked = snapshot(demo, ids(demo)["app"])["properties"]["latestRevisionName"]

@@ -119,7 +119,8 @@ def _identity_section(step_plan: StepPlan) -> list[str]:
     if spec.tags:
         tags = jp_literal(dict(spec.tags))
         out += query_file("tags-held", [f"merge(tags || `{{}}`, {tags}) == (tags || `{{}}`)"])
-        out += query_file("tags-merged", [f"{{tags: merge(tags || `{{}}`, {tags})}}"])
+        out += query_file("tags-planned", [tags])
+        out += data_file("tag-names-planned", [_folded_json(name) for name in spec.tags])
     out += [
         'if arm_get "$IDENTITY_URL" id >/dev/null; then',
     ]
@@ -127,7 +128,7 @@ def _identity_section(step_plan: StepPlan) -> list[str]:
         out += [
             '  if [ "$(arm_get "$IDENTITY_URL" "@$(query tags-held)" json)" != true ]; then',
             f'    ensure_registered {IDENTITY_PROVIDER} "$SUBSCRIPTION"',
-            '    arm_body "$IDENTITY_URL" tags-merged',
+            "    tags_body",
             '    az rest --method=patch --url="$IDENTITY_URL" --body="@$WORK/tags-merged.json" --output=none',
             '    say "merged the plan\'s tags into $IDENTITY_ID"',
             "  fi",
@@ -262,6 +263,18 @@ def query_file(name: str, lines: list[str]) -> list[str]:
     return [f"query_file {name} <<'{HEREDOC_END}'", *lines, HEREDOC_END]
 
 
+def data_file(name: str, lines: list[str]) -> list[str]:
+    """Script lines that write `lines` (none of them the heredoc's end word) to $WORK/<name>."""
+    assert HEREDOC_END not in lines
+    return [f"data_file {name} <<'{HEREDOC_END}'", *lines, HEREDOC_END]
+
+
+def _folded_json(name: str) -> str:
+    """A tag name as az's JSON output writes it (json.dumps, ensure_ascii=False), its ASCII letters
+    lower-cased as the script's `LC_ALL=C tr A-Z a-z` does: one line, starting with a quote."""
+    return "".join(c.lower() if "A" <= c <= "Z" else c for c in json.dumps(name, ensure_ascii=False))
+
+
 _NAMESPACE_OCTAL = "".join(f"\\{byte:03o}" for byte in ARM_GUID_NAMESPACE.bytes)
 
 _FUNCTIONS = (
@@ -276,6 +289,8 @@ is_container_name() { [[ $1 =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]]; }
 
 # query_file NAME: the JMESPath query on stdin, kept as $WORK/NAME.jmespath.in.
 query_file() { cat >"$WORK/$1.jmespath.in"; }
+# data_file NAME: stdin, kept as $WORK/NAME.
+data_file() { cat >"$WORK/$1"; }
 
 # query NAME: the path of query NAME with @CONTAINER@, @CLIENT_ID@, @SUFFIX@, @ENV_AT@ and @ENV_NEXT@
 # filled in from this run (values checked by then; the plan's own data never holds an '@': see jp_literal).
@@ -307,6 +322,27 @@ arm_get() {
 # arm_body URL NAME: $WORK/NAME.json, the JSON the query $WORK/NAME.jmespath makes of a fresh GET of URL.
 arm_body() {
   arm_get "$1" "@$(query "$2")" json >"$WORK/$2.json"
+}
+
+# tags_body: $WORK/tags-merged.json, the PATCH body that merges the plan's tags into the identity's
+# tags as they are now. ARM keys tag names without regard to case, so a live tag whose name differs
+# from a planned one only in case is left out and the planned one takes its place (one tag, named as
+# the plan names it, as apply does); only ASCII letters are matched that way here. Each live name
+# reaches the query as the JSON string az printed for it (a JMESPath quoted identifier), never as code.
+tags_body() {
+  local name kept=""
+  arm_get "$IDENTITY_URL" 'keys(tags || `{}`)' json >"$WORK/tag-names.json"
+  while IFS= read -r name; do
+    case $name in '  "'*) ;; *) continue ;; esac
+    name=${name#  }
+    name=${name%,}
+    if ! grep -qxF -e "$(printf '%s' "$name" | LC_ALL=C tr A-Z a-z)" "$WORK/tag-names-planned"; then
+      kept+="${kept:+, }$name: tags.$name"
+    fi
+  done <"$WORK/tag-names.json"
+  if [ -n "$kept" ]; then kept="{$kept}"; else kept='`{}`'; fi
+  { printf '{tags: merge(%s, ' "$kept"; cat "$WORK/tags-planned.jmespath.in"; printf ')}\n'; } >"$WORK/tags-merged.jmespath"
+  arm_get "$IDENTITY_URL" "@$WORK/tags-merged.jmespath" json >"$WORK/tags-merged.json"
 }
 
 # ensure_registered NAMESPACE SUBSCRIPTION: register the resource provider where the subscription has
