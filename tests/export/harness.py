@@ -25,7 +25,8 @@ class ScriptRun:
 
 
 def install_standin(bin_dir: Path) -> Path:
-    """An `az` in bin_dir that runs tests/export/standin_az.py with this interpreter."""
+    """An `az` in bin_dir that runs tests/export/standin_az.py with this interpreter, and a `sleep`
+    that returns at once."""
     bin_dir.mkdir(parents=True, exist_ok=True)
     az = bin_dir / "az"
     az.write_text(
@@ -33,6 +34,11 @@ def install_standin(bin_dir: Path) -> Path:
         "from standin_az import main\nsys.exit(main(sys.argv[1:]))\n"
     )
     az.chmod(az.stat().st_mode | stat.S_IXUSR)
+    # The script's waits (another update in progress, a principal not replicated yet) are `sleep N`:
+    # here they pass at once, so a test of a wait takes no wall time.
+    sleep = bin_dir / "sleep"
+    sleep.write_text("#!/bin/sh\nexit 0\n")
+    sleep.chmod(sleep.stat().st_mode | stat.S_IXUSR)
     return az
 
 
@@ -55,6 +61,13 @@ def run_script(
         "TMPDIR": str(tmp_path),
         **(env or {}),
     }
-    result = subprocess.run(["bash", str(file)], capture_output=True, text=True, env=full_env, check=False, timeout=300)
+    result = subprocess.run(
+        ["bash", *(["-x"] if os.environ.get("EXPORT_TRACE") else []), str(file)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        check=False,
+        timeout=300,
+    )
     calls = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
     return ScriptRun(result, calls)

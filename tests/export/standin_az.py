@@ -17,7 +17,10 @@ How az reads a command line, and so how this does (azure-cli and knack, looked u
   booleans as true/false; a None result prints nothing (knack.output);
 - `az rest` prefixes a URL without a host with the cloud's Resource Manager endpoint and fails on a
   non-2xx answer with "<reason>(<body>)"; `az resource patch` sends the object as the SDK's
-  GenericResource (read-only fields dropped) and polls the long-running operation to its end.
+  GenericResource (read-only fields dropped) and polls the long-running operation to its end;
+- `az provider show` reads the provider in `--subscription`; `az provider register` POSTs its
+  registration and, with `--wait`, reads the provider until it is Registered (az sleeps 10 s between
+  reads; this stand-in does not).
 
 Only the commands exported scripts use are known; any other exits 2, as az does for a misspelling.
 """
@@ -100,6 +103,16 @@ def parser(command: tuple[str, ...]) -> Parser:
         p.add_argument("--parent")
         p.add_argument("--resource-type")
         p.add_argument("--latest-include-preview", "-v", action="store_true")
+    elif command in (("provider", "show"), ("provider", "register")):
+        p.add_argument("--namespace", "-n", required=True)
+        p.add_argument("--subscription")
+        if command == ("provider", "show"):
+            p.add_argument("--expand")
+        else:
+            p.add_argument("--wait", action="store_true")
+            p.add_argument("--consent-to-permissions", "-c", action="store_true")
+            p.add_argument("--management-group-id", "-m")
+            p.add_argument("--accept-terms", action="store_true")
     else:
         raise AzError(f"'{' '.join(command)}' is misspelled or not recognized by the system.", 2)
     return p
@@ -193,7 +206,10 @@ def resource_patch(ns: argparse.Namespace) -> Any:
             identity = given["identity"]
             body["identity"] = {k: identity[k] for k in ("type",) if k in identity}
             if "userAssignedIdentities" in identity:
-                body["identity"]["userAssignedIdentities"] = {k: {} for k in identity["userAssignedIdentities"]}
+                # principalId and clientId are read-only in the SDK's model; a null (an unlink) stays null,
+                # as az 2.91 sends it (seen with `az resource patch --debug` against the sandbox).
+                users = identity["userAssignedIdentities"] or {}
+                body["identity"]["userAssignedIdentities"] = {k: None if v is None else {} for k, v in users.items()}
         url = f"{resource_id}?api-version={ns.api_version}"
         first = checked(send("PATCH", url, json.dumps(body)))
         status_url = first.headers.get("Azure-AsyncOperation") or first.headers.get("Location")
@@ -210,7 +226,35 @@ def resource_patch(ns: argparse.Namespace) -> Any:
     return results[0] if len(results) == 1 else results
 
 
-COMMANDS = {("cloud", "show"): cloud_show, ("rest",): rest, ("resource", "patch"): resource_patch}
+PROVIDERS_API = "2021-04-01"
+
+
+def _provider_url(ns: argparse.Namespace, action: str = "") -> str:
+    if not ns.subscription:
+        raise AzError("this stand-in takes --subscription", 2)
+    namespace = urllib.parse.quote(ns.namespace, safe="")
+    return f"/subscriptions/{ns.subscription}/providers/{namespace}{action}?api-version={PROVIDERS_API}"
+
+
+def provider_show(ns: argparse.Namespace) -> Any:
+    return checked(send("GET", _provider_url(ns))).json()
+
+
+def provider_register(ns: argparse.Namespace) -> Any:
+    state = checked(send("POST", _provider_url(ns, "/register"))).json()
+    while ns.wait and str((state or {}).get("registrationState")) != "Registered":
+        time.sleep(0.05)
+        state = checked(send("GET", _provider_url(ns))).json()
+    return None  # az prints nothing
+
+
+COMMANDS = {
+    ("cloud", "show"): cloud_show,
+    ("rest",): rest,
+    ("resource", "patch"): resource_patch,
+    ("provider", "show"): provider_show,
+    ("provider", "register"): provider_register,
+}
 
 
 # -- output ----------------------------------------------------------------------------------------

@@ -84,7 +84,11 @@ def test_before_and_after_apply_the_commands_are_the_same() -> None:
         (Connection(), "https://management.azure.com", "az cloud set --name AzureCloud"),
         (Connection(cloud="AzureUSGovernment"), "https://management.usgovcloudapi.net", "--name AzureUSGovernment"),
         (Connection(cloud="AzureChinaCloud"), "https://management.chinacloudapi.cn", "--name AzureChinaCloud"),
-        (Connection(arm_endpoint="https://ARM.Example:8443/", arm_audience="https://arm.example"), "https://arm.example:8443", "az cloud register"),
+        (
+            Connection(arm_endpoint="https://ARM.Example:8443/", arm_audience="https://arm.example"),
+            "https://arm.example:8443",
+            "az cloud register",
+        ),
     ],
 )
 def test_the_script_refuses_an_az_set_to_another_cloud(connection: Connection, endpoint: str, hint: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,63 @@ def test_the_real_az_runs_the_script_and_a_rerun_writes_nothing(demo: RunningSan
     assert second.returncode == 0, second.stderr
     assert len(demo.sandbox.writes()) == 4
     assert not list(tmp_path.rglob("pwned"))
+
+
+def run_real(script: str, env: dict[str, str], tmp_path: Path, name: str) -> subprocess.CompletedProcess[str]:
+    file = tmp_path / name
+    file.write_text(script, encoding="utf-8")
+    return subprocess.run(["bash", str(file)], env=env, capture_output=True, text=True, check=False, timeout=600)
+
+
+def test_the_real_az_runs_scripts_exported_before_and_after_apply_and_relinks_a_recreated_identity(
+    demo: RunningSandbox, tmp_path: Path
+) -> None:
+    from tests.export.test_az_live_state import _recreate, linked_principal
+    from tests.export.test_az_sandbox import apply_plan
+
+    env = az_env(demo, tmp_path)
+    plan = runner_plan(demo, tags={"owner": "data"})
+    before = script_for(demo, plan)
+    assert apply_plan(demo, plan, tmp_path).status == "applied"
+    after = script_for(demo, plan)
+    writes = len(demo.sandbox.writes())
+    revision = snapshot(demo, ids(demo)["app"])["properties"]["latestRevisionName"]
+    for name, script in (("before.sh", before), ("after.sh", after)):
+        run = run_real(script, env, tmp_path, name)
+        assert run.returncode == 0, run.stderr
+    assert len(demo.sandbox.writes()) == writes  # apply did it all: either script writes nothing
+
+    # deleted and re-created under its name (the app holds a stale entry), with a tag named in another case
+    again = _recreate(demo, plan, {"OWNER": "someone", "cost": "1"})
+    run = run_real(before, env, tmp_path, "before.sh")
+    assert run.returncode == 0, run.stderr
+    assert "removed the stale entry" in run.stdout
+    assert linked_principal(demo, plan.identity_id) == again.principal_id
+    assert snapshot(demo, plan.identity_id)["tags"] == {"owner": "data", "cost": "1"}
+    runner = snapshot(demo, ids(demo)["app"])["properties"]["template"]["containers"][0]
+    assert runner["env"][-1] == {"name": "AZURE_CLIENT_ID", "value": again.client_id}
+    relinked = snapshot(demo, ids(demo)["app"])["properties"]["latestRevisionName"]
+    assert relinked != revision  # the variable changed: a new revision, once
+    writes = len(demo.sandbox.writes())
+    run = run_real(before, env, tmp_path, "before.sh")
+    assert run.returncode == 0, run.stderr
+    assert len(demo.sandbox.writes()) == writes
+    assert snapshot(demo, ids(demo)["app"])["properties"]["latestRevisionName"] == relinked
+    assert apply_plan(demo, plan, tmp_path).status == "nothing to do"
+
+
+def test_the_real_az_registers_a_provider_the_subscription_lacks(
+    start_sandbox: Callable[..., RunningSandbox], tmp_path: Path
+) -> None:
+    running = start_sandbox(unregistered=("Microsoft.ManagedIdentity", "Microsoft.App"))
+    env = az_env(running, tmp_path)
+    plan = runner_plan(running)
+    script = script_for(running, plan)
+    run = run_real(script, env, tmp_path, "setup.sh")
+    assert run.returncode == 0, run.stderr
+    assert "registering the resource provider Microsoft.ManagedIdentity" in run.stdout
+    assert "registering the resource provider Microsoft.App" in run.stdout
+    writes = len(running.sandbox.writes())
+    run = run_real(script, env, tmp_path, "setup.sh")
+    assert run.returncode == 0, run.stderr
+    assert "registering" not in run.stdout and len(running.sandbox.writes()) == writes

@@ -23,7 +23,8 @@ from typing import Any
 from ..arm_guid import ARM_GUID_NAMESPACE, normalized_scope
 from ..azure.connection import Connection
 from ..azure.gateway import APPS_API
-from ..steps import StepPlan
+from ..model import subscription_of
+from ..steps import APP_PROVIDER, IDENTITY_PROVIDER, StepPlan
 from .text import about, comment_block, one_line, role_of, step_comment, url_path
 
 IDENTITY_API = "2023-01-31"
@@ -50,6 +51,9 @@ def render_az(step_plan: StepPlan, connection: Connection | None = None) -> str:
         "# It needs bash, the az CLI (its --query, JMESPath, shapes every JSON body: no jq or python) and",
         "# sha1sum, shasum or openssl to name role assignments as runner-identity does. Every value from the",
         "# plan reaches Azure inside a JSON body or query read from a file, never as a bare command-line word.",
+        "# Where a subscription has not registered Microsoft.ManagedIdentity or Microsoft.App and the script",
+        "# must write there, it registers the provider first and says so (a one-time change for the whole",
+        "# subscription, as apply's provider step), as Azure refuses those writes until then.",
         "set -euo pipefail",
         "",
     ]
@@ -115,14 +119,16 @@ def _identity_section(step_plan: StepPlan) -> list[str]:
     if spec.tags:
         tags = jp_literal(dict(spec.tags))
         out += query_file("tags-held", [f"merge(tags || `{{}}`, {tags}) == (tags || `{{}}`)"])
-        out += query_file("tags-merged", [f"{{tags: merge(tags || `{{}}`, {tags})}}"])
+        out += query_file("tags-planned", [tags])
+        out += data_file("tag-names-planned", [_folded_json(name) for name in spec.tags])
     out += [
         'if arm_get "$IDENTITY_URL" id >/dev/null; then',
     ]
     if spec.tags:
         out += [
-            '  if [ "$(arm_get "$IDENTITY_URL" "@$WORK/tags-held.jmespath" json)" != true ]; then',
-            '    arm_body "$IDENTITY_URL" tags-merged',
+            '  if [ "$(arm_get "$IDENTITY_URL" "@$(query tags-held)" json)" != true ]; then',
+            f'    ensure_registered {IDENTITY_PROVIDER} "$SUBSCRIPTION"',
+            "    tags_body",
             '    az rest --method=patch --url="$IDENTITY_URL" --body="@$WORK/tags-merged.json" --output=none',
             '    say "merged the plan\'s tags into $IDENTITY_ID"',
             "  fi",
@@ -132,6 +138,7 @@ def _identity_section(step_plan: StepPlan) -> list[str]:
     out += [
         'elif [ "$?" -eq 3 ]; then',
         '  arm_get "$GROUP_URL" id >/dev/null || fail "the identity\'s resource group ($GROUP_URL) cannot be read"',
+        f'  ensure_registered {IDENTITY_PROVIDER} "$SUBSCRIPTION"',
         '  arm_body "$GROUP_URL" identity-new',
         '  az rest --method=put --url="$IDENTITY_URL" --body="@$WORK/identity-new.json" --output=none',
         '  say "created $IDENTITY_ID"',
@@ -184,8 +191,11 @@ def _app_section(step_plan: StepPlan) -> list[str]:
     out = [
         "# --- 3 and 4. the container app: link the identity and set the variable in one PATCH, built from a",
         "# read of the app right before it: every container is sent back as Azure holds it and only the",
-        "# target container's variable changes; the identity type becomes the union (a system-assigned",
-        "# identity and other user-assigned ones stay). az polls Azure's long-running operation to its end.",
+        "# target container's variable changes (a name listed twice: its last entry, the one the runtime",
+        "# uses); the identity type becomes the union (a system-assigned identity and other user-assigned",
+        "# ones stay; linked ones that no longer exist are dropped, as Azure refuses to keep them). An entry",
+        "# holding the principal of an identity deleted and re-created under this name is removed first.",
+        "# az polls Azure's long-running operation to its end; another update in progress is waited for.",
     ]
     for step_id in ("link", "env"):
         step = step_plan.step(step_id)
@@ -195,6 +205,8 @@ def _app_section(step_plan: StepPlan) -> list[str]:
     out += [
         f"APP_ID={shlex.quote(app_id)}",
         f"APP_URL={shlex.quote(url_path(app_id) + '?api-version=' + APPS_API)}",
+        f"APP_SUBSCRIPTION={shlex.quote((subscription_of(app_id) or plan.subscription).lower())}",
+        'is_identity_id "$IDENTITY_ID" || fail "$IDENTITY_ID is not a user-assigned identity\'s id"',
         'arm_get "$APP_URL" id >/dev/null || fail "container app $APP_ID cannot be read"',
     ]
     if target.container:
@@ -209,49 +221,29 @@ def _app_section(step_plan: StepPlan) -> list[str]:
         'is_container_name "$CONTAINER" || fail "container name $CONTAINER is not valid"',
         '[ "$(arm_get "$APP_URL" "length(properties.template.containers[?name==\'$CONTAINER\'])")" = 1 ] ||',
         '  fail "container $CONTAINER is not in $APP_ID"',
-        "SUFFIX=ri-$(printf '%06x' $(((RANDOM << 12 ^ RANDOM) & 16777215)))",
     ]
     env_var = jp_literal(target.env_var)
     value = "{name: " + env_var + ", value: '@CLIENT_ID@'}"
-    out += query_file(
-        "env-held",
-        [
-            f"properties.template.containers[?name=='@CONTAINER@'] | [0].env[?name=={env_var}] | [0]",
-            "| value == '@CLIENT_ID@' && !secretRef",
-        ],
-    )
-    out += query_file(
-        "link",
-        [
-            "identity: {",
-            "  type: (contains(identity.type || '', 'SystemAssigned') && 'SystemAssigned,UserAssigned') || 'UserAssigned',",
-            f"  userAssignedIdentities: merge(identity.userAssignedIdentities || `{{}}`, {jp_literal({plan.identity_id: {}})})",
-            "}",
-        ],
-    )
-    out += query_file(
-        "env",
-        [
-            "properties: {template: merge({containers: map(&((name == '@CONTAINER@' && merge(@, {env:",
-            f"  (contains(map(&name, env || `[]`), {env_var}) && map(&((name == {env_var} && {value}) || @), env))",
-            f"  || [env || `[]`, [{value}]][]",
-            "})) || @), properties.template.containers)},",
-            "  (properties.template.revisionSuffix && {revisionSuffix: '@SUFFIX@'}) || `{}`)}",
-        ],
-    )
+    target_env = "properties.template.containers[?name=='@CONTAINER@'].env | [0] || `[]`"
+    out += query_file("env-match", [f"{target_env} | map(&(name == {env_var}), @)"])
+    out += query_file("env-held", [f"{target_env} | [?name=={env_var}] | [-1] | value == '@CLIENT_ID@' && !secretRef"])
+    for name, entries in (
+        ("env-set", f"[env[:@ENV_AT@], [{value}], env[@ENV_NEXT@:]][]"),
+        ("env-add", f"[env || `[]`, [{value}]][]"),
+    ):
+        out += query_file(
+            name,
+            [
+                "properties: {template: merge({containers: map(&((name == '@CONTAINER@' && merge(@, {env:",
+                f"  {entries}",
+                "})) || @), properties.template.containers)},",
+                "  (properties.template.revisionSuffix && {revisionSuffix: '@SUFFIX@'}) || `{}`)}",
+            ],
+        )
     out += [
-        "PARTS=()",
-        "linked || PARTS+=(link)",
-        '[ "$(arm_get "$APP_URL" "@$WORK/env-held.jmespath" json)" = true ] || PARTS+=(env)',
-        'if [ "${#PARTS[@]}" -gt 0 ]; then',
-        '  patch_body "${PARTS[@]}"',
-        '  az resource patch --ids="$APP_ID" --api-version='
-        + APPS_API
-        + ' --is-full-object --properties="@$WORK/app-patch.json" --output=none',
-        '  say "updated $APP_ID: ${PARTS[*]}"',
-        "fi",
-        'linked || fail "$IDENTITY_ID is not linked to $APP_ID after the update"',
-        '[ "$(arm_get "$APP_URL" "@$WORK/env-held.jmespath" json)" = true ] ||',
+        "update_app",
+        'read_links; [ -n "$OURS" ] && [ -z "$STALE" ] || fail "$IDENTITY_ID is not linked to $APP_ID after the update"',
+        '[ "$(arm_get "$APP_URL" "@$(query env-held)" json)" = true ] ||',
         '  fail "the plan\'s variable of container $CONTAINER does not hold the client ID after the update"',
         'say "$APP_ID: linked, and its container $CONTAINER holds the client ID (revision $(arm_get "$APP_URL" properties.latestRevisionName))"',
     ]
@@ -271,9 +263,22 @@ def query_file(name: str, lines: list[str]) -> list[str]:
     return [f"query_file {name} <<'{HEREDOC_END}'", *lines, HEREDOC_END]
 
 
+def data_file(name: str, lines: list[str]) -> list[str]:
+    """Script lines that write `lines` (none of them the heredoc's end word) to $WORK/<name>."""
+    assert HEREDOC_END not in lines
+    return [f"data_file {name} <<'{HEREDOC_END}'", *lines, HEREDOC_END]
+
+
+def _folded_json(name: str) -> str:
+    """A tag name as az's JSON output writes it (json.dumps, ensure_ascii=False), its ASCII letters
+    lower-cased as the script's `LC_ALL=C tr A-Z a-z` does: one line, starting with a quote."""
+    return "".join(c.lower() if "A" <= c <= "Z" else c for c in json.dumps(name, ensure_ascii=False))
+
+
 _NAMESPACE_OCTAL = "".join(f"\\{byte:03o}" for byte in ARM_GUID_NAMESPACE.bytes)
 
-_FUNCTIONS = r"""WORK=$(mktemp -d "${TMPDIR:-/tmp}/runner-identity.XXXXXXXX")
+_FUNCTIONS = (
+    r"""WORK=$(mktemp -d "${TMPDIR:-/tmp}/runner-identity.XXXXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
 say() { printf '%s\n' "$*"; }
@@ -282,15 +287,23 @@ lower() { printf '%s' "$1" | tr '[:upper:]' '[:lower:]'; }
 is_guid() { [[ $1 =~ ^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$ ]]; }
 is_container_name() { [[ $1 =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]]; }
 
-# query_file NAME: the JMESPath query on stdin to $WORK/NAME.jmespath, with @CONTAINER@, @CLIENT_ID@
-# and @SUFFIX@ filled in (values checked above; the plan's own data never holds an '@': see jp_literal).
-query_file() {
+# query_file NAME: the JMESPath query on stdin, kept as $WORK/NAME.jmespath.in.
+query_file() { cat >"$WORK/$1.jmespath.in"; }
+# data_file NAME: stdin, kept as $WORK/NAME.
+data_file() { cat >"$WORK/$1"; }
+
+# query NAME: the path of query NAME with @CONTAINER@, @CLIENT_ID@, @SUFFIX@, @ENV_AT@ and @ENV_NEXT@
+# filled in from this run (values checked by then; the plan's own data never holds an '@': see jp_literal).
+query() {
   local text
-  text=$(cat)
+  text=$(cat "$WORK/$1.jmespath.in")
   text=${text//@CONTAINER@/${CONTAINER:-}}
   text=${text//@CLIENT_ID@/${CLIENT_ID:-}}
   text=${text//@SUFFIX@/${SUFFIX:-}}
+  text=${text//@ENV_AT@/${ENV_AT:-0}}
+  text=${text//@ENV_NEXT@/$((${ENV_AT:-0} + 1))}
   printf '%s\n' "$text" >"$WORK/$1.jmespath"
+  printf '%s' "$WORK/$1.jmespath"
 }
 
 # arm_get URL QUERY [FORMAT]: GET an ARM path and print the query's result (tsv unless FORMAT).
@@ -308,7 +321,39 @@ arm_get() {
 
 # arm_body URL NAME: $WORK/NAME.json, the JSON the query $WORK/NAME.jmespath makes of a fresh GET of URL.
 arm_body() {
-  arm_get "$1" "@$WORK/$2.jmespath" json >"$WORK/$2.json"
+  arm_get "$1" "@$(query "$2")" json >"$WORK/$2.json"
+}
+
+# tags_body: $WORK/tags-merged.json, the PATCH body that merges the plan's tags into the identity's
+# tags as they are now. ARM keys tag names without regard to case, so a live tag whose name differs
+# from a planned one only in case is left out and the planned one takes its place (one tag, named as
+# the plan names it, as apply does); only ASCII letters are matched that way here. Each live name
+# reaches the query as the JSON string az printed for it (a JMESPath quoted identifier), never as code.
+tags_body() {
+  local name kept=""
+  arm_get "$IDENTITY_URL" 'keys(tags || `{}`)' json >"$WORK/tag-names.json"
+  while IFS= read -r name; do
+    case $name in '  "'*) ;; *) continue ;; esac
+    name=${name#  }
+    name=${name%,}
+    if ! grep -qxF -e "$(printf '%s' "$name" | LC_ALL=C tr A-Z a-z)" "$WORK/tag-names-planned"; then
+      kept+="${kept:+, }$name: tags.$name"
+    fi
+  done <"$WORK/tag-names.json"
+  if [ -n "$kept" ]; then kept="{$kept}"; else kept='`{}`'; fi
+  { printf '{tags: merge(%s, ' "$kept"; cat "$WORK/tags-planned.jmespath.in"; printf ')}\n'; } >"$WORK/tags-merged.jmespath"
+  arm_get "$IDENTITY_URL" "@$WORK/tags-merged.jmespath" json >"$WORK/tags-merged.json"
+}
+
+# ensure_registered NAMESPACE SUBSCRIPTION: register the resource provider where the subscription has
+# not (Azure refuses its writes until then: MissingSubscriptionRegistration), as apply does.
+ensure_registered() {
+  local state
+  state=$(az provider show --namespace="$1" --subscription="$2" --query=registrationState --output=tsv)
+  if [ "$state" != Registered ]; then
+    say "registering the resource provider $1 in subscription $2 (it is $state): a one-time change for the subscription"
+    az provider register --namespace="$1" --subscription="$2" --wait --output=none
+  fi
 }
 
 # sha1_hex: the SHA-1 of stdin, as 40 hex digits.
@@ -384,27 +429,192 @@ assign_role() {
   done
 }
 
-# linked: whether the app lists the identity among its user-assigned identities.
-linked() {
-  local key
-  arm_get "$APP_URL" "keys(identity.userAssignedIdentities || \`{}\`)" >"$WORK/linked.tsv"
-  while IFS= read -r key; do
-    if [ "$(lower "$key")" = "$(lower "$IDENTITY_ID")" ]; then
-      return 0
-    fi
-  done <"$WORK/linked.tsv"
-  return 1
+# is_identity_id ID: whether ID reads as a user-assigned identity's resource id, with no character that
+# could end a JSON string (so it can be written into one as it is).
+is_identity_id() {
+  [[ $(lower "$1") =~ ^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.managedidentity/userassignedidentities/[^/]+$ ]] &&
+    [[ ! $1 =~ [\"\\\`[:cntrl:]] ]]
 }
 
-# patch_body PART...: $WORK/app-patch.json, the PATCH body the queries of those parts make of a
-# fresh GET of the app.
-patch_body() {
-  local part sep="{"
-  : >"$WORK/app-patch.jmespath"
-  for part in "$@"; do
-    { printf '%s\n' "$sep"; cat "$WORK/$part.jmespath"; } >>"$WORK/app-patch.jmespath"
-    sep=","
+# read_links: the app's user-assigned identities, from a fresh read: OURS (this identity's key, or
+# empty), STALE (non-empty when that entry holds another principal: the identity was deleted and
+# re-created since it was linked), OTHERS (the other keys), SYSTEM (non-empty with a system-assigned one).
+read_links() {
+  local keys principals i=0 principal
+  arm_get "$APP_URL" '[keys(identity.userAssignedIdentities || `{}`), map(&(principalId || clientId || `"-"`), values(identity.userAssignedIdentities || `{}`)), [identity.type || `""`]]' >"$WORK/links.tsv"
+  {
+    IFS=$'\t' read -r -a keys || :
+    IFS=$'\t' read -r -a principals || :
+    IFS= read -r SYSTEM || :
+  } <"$WORK/links.tsv"
+  case $(lower "$SYSTEM") in *systemassigned*) SYSTEM=1 ;; *) SYSTEM= ;; esac
+  OURS= STALE= OTHERS=()
+  while [ "$i" -lt "${#keys[@]}" ]; do
+    is_identity_id "${keys[$i]}" || fail "$APP_ID holds a user-assigned identity whose id cannot be read: ${keys[$i]}"
+    if [ "$(lower "${keys[$i]}")" = "$(lower "$IDENTITY_ID")" ]; then
+      OURS=${keys[$i]}
+      principal=$(lower "${principals[$i]:--}")
+      if [ "$principal" != "$PRINCIPAL_ID" ] && [ "$principal" != "$(lower "$CLIENT_ID")" ]; then
+        STALE=1
+      fi
+    else
+      OTHERS+=("${keys[$i]}")
+    fi
+    i=$((i + 1))
   done
-  printf '}\n' >>"$WORK/app-patch.jmespath"
+}
+
+# named_by KEY: what in the app's configuration names identity KEY (a registry's or a Key Vault
+# secret's `identity`), e.g. "registry contoso.azurecr.io"; nothing when nothing does.
+named_by() {
+  local id what name
+  arm_get "$APP_URL" "[(properties.configuration.registries || \`[]\`)[?identity].[identity, 'registry', server], (properties.configuration.secrets || \`[]\`)[?identity].[identity, 'secret', name]][]" >"$WORK/named.tsv" || return 1
+  while IFS=$'\t' read -r id what name; do
+    if [ "$(lower "$id")" = "$(lower "$1")" ]; then
+      printf '%s %s\n' "$what" "$name"
+      return 0
+    fi
+  done <"$WORK/named.tsv"
+}
+
+# identity_gone KEY: whether the identity KEY no longer exists (one that cannot be read counts as there).
+identity_gone() {
+  local status=0
+  arm_get "$1?api-version=@IDENTITY_API@" id >/dev/null 2>&1 || status=$?
+  [ "$status" -eq 3 ]
+}
+
+# identity_json ADD DROP...: the `identity` of a merge patch that links ADD (none when empty), keeps
+# every identity in OTHERS but those in GONE, and removes (a null) each of GONE and DROP: the whole
+# remaining set plus the removals, as apply sends it. A type without UserAssigned when no user-assigned
+# identity remains (Azure refuses UserAssigned with none).
+identity_json() {
+  local add=$1 key keep="" drop=""
+  shift
+  for key in ${OTHERS[@]+"${OTHERS[@]}"}; do
+    case " ${GONE[*]-} " in
+      *" $key "*) ;;
+      *) keep+="${keep:+,}\"$key\":{}" ;;
+    esac
+  done
+  if [ -n "$add" ]; then
+    keep+="${keep:+,}\"$add\":{}"
+  fi
+  for key in ${GONE[@]+"${GONE[@]}"} "$@"; do
+    drop+=",\"$key\":null"
+  done
+  if [ -z "$keep" ]; then
+    printf '{"type":"%s"}' "$([ -n "$SYSTEM" ] && echo SystemAssigned || echo None)"
+  else
+    printf '{"type":"%s","userAssignedIdentities":{%s%s}}' \
+      "$([ -n "$SYSTEM" ] && echo SystemAssigned,UserAssigned || echo UserAssigned)" "$keep" "$drop"
+  fi
+}
+
+# settle_app: wait while the app has another update in progress (apply waits the same 15 minutes).
+settle_app() {
+  local state until=$((SECONDS + 900))
+  while :; do
+    state=$(arm_get "$APP_URL" properties.provisioningState) || fail "container app $APP_ID cannot be read"
+    case $(lower "$state") in
+      inprogress | updating | provisioning | creating | deprovisioning | deleting) ;;
+      *) return 0 ;;
+    esac
+    [ "$SECONDS" -lt "$until" ] || fail "$APP_ID is still $state after 15 minutes: run this script again once it has ended"
+    say "$APP_ID is $state (another update is running): waiting for it to end"
+    sleep 5
+  done
+}
+
+# patch_app FILE: one PATCH of the app with the body in FILE, through az resource patch (it polls the
+# long-running operation to its end). Sets BUSY when another update began first (409
+# ContainerAppOperationInProgress: nothing was written); any other failure is printed and ends the script.
+patch_app() {
+  if az resource patch --ids="$APP_ID" --api-version=@APPS_API@ --is-full-object --properties="@$1" \
+    --output=none 2>"$WORK/error"; then
+    return 0
+  fi
+  if grep -q 'ContainerAppOperationInProgress' "$WORK/error"; then
+    BUSY=1
+    return 0
+  fi
+  cat "$WORK/error" >&2
+  fail "could not update $APP_ID"
+}
+
+# update_attempt: read the app, then write what differs: the unlink of a stale entry, then one PATCH
+# that links the identity and sets the variable. Sets BUSY when another update got in first.
+update_attempt() {
+  local parts=() part named key i=0 match
+  settle_app
+  read_links
+  GONE=()
+  if [ -z "$OURS" ] || [ -n "$STALE" ]; then
+    for key in ${OTHERS[@]+"${OTHERS[@]}"}; do
+      if identity_gone "$key"; then
+        named=$(named_by "$key")
+        [ -z "$named" ] || fail "user-assigned identity $key is linked to $APP_ID but no longer exists, and $named of the app still names it: Azure refuses to unlink it while it is named and to keep it once it is gone. Point that ${named%% *} at another identity, then run this script again"
+        GONE+=("$key")
+      fi
+    done
+  fi
+  if [ -n "$STALE" ]; then
+    named=$(named_by "$OURS")
+    [ -z "$named" ] || fail "$IDENTITY_ID was deleted and re-created since it was linked to $APP_ID, and $named of the app names it: Azure refuses to unlink an identity still named there, which a relink needs. Point that ${named%% *} at another identity, then run this script again"
+    ensure_registered @APP_PROVIDER@ "$APP_SUBSCRIPTION"
+    printf '{"identity":%s}\n' "$(identity_json "" "$OURS")" >"$WORK/unlink.json"
+    patch_app "$WORK/unlink.json"
+    [ -z "$BUSY" ] || return 0
+    say "removed the stale entry of $IDENTITY_ID (deleted and re-created since it was linked) from $APP_ID"
+    read_links
+  fi
+  [ -n "$OURS" ] || parts+=(identity)
+  # the index of the variable's last entry (the one the runtime uses), -1 when it has none
+  ENV_AT=-1
+  arm_get "$APP_URL" "@$(query env-match)" >"$WORK/env-match.tsv"
+  while IFS= read -r match; do
+    if [ "$(lower "$match")" = true ]; then
+      ENV_AT=$i
+    fi
+    i=$((i + 1))
+  done <"$WORK/env-match.tsv"
+  [ "$(arm_get "$APP_URL" "@$(query env-held)" json)" = true ] || parts+=(env)
+  if [ "${#parts[@]}" -eq 0 ]; then
+    return 0
+  fi
+  ensure_registered @APP_PROVIDER@ "$APP_SUBSCRIPTION"
+  SUFFIX=ri-$(printf '%06x' $(((RANDOM << 12 ^ RANDOM) & 16777215)))
+  {
+    printf '{\n'
+    for part in "${parts[@]}"; do
+      if [ "$part" = identity ]; then
+        printf 'identity: `%s`\n' "$(identity_json "$IDENTITY_ID")"
+      else
+        cat "$(query "$([ "$ENV_AT" -ge 0 ] && echo env-set || echo env-add)")"
+      fi
+      [ "$part" = "${parts[${#parts[@]} - 1]}" ] || printf ',\n'
+    done
+    printf '}\n'
+  } >"$WORK/app-patch.jmespath"
   arm_get "$APP_URL" "@$WORK/app-patch.jmespath" json >"$WORK/app-patch.json"
-}""".replace("@NAMESPACE@", _NAMESPACE_OCTAL).replace("@RA_API@", ROLE_ASSIGNMENT_API)
+  patch_app "$WORK/app-patch.json"
+  [ -n "$BUSY" ] || say "updated $APP_ID: ${parts[*]}"
+}
+
+# update_app: update_attempt until no other update gets in first.
+update_app() {
+  local until=$((SECONDS + 900))
+  while :; do
+    BUSY=
+    update_attempt
+    [ -n "$BUSY" ] || return 0
+    [ "$SECONDS" -lt "$until" ] || fail "another update of $APP_ID kept Azure from writing for 15 minutes: run this script again"
+    say "Azure refused the write: another update of $APP_ID is running; waiting for it, then reading the app again"
+    sleep 5
+  done
+}""".replace("@NAMESPACE@", _NAMESPACE_OCTAL)
+    .replace("@RA_API@", ROLE_ASSIGNMENT_API)
+    .replace("@IDENTITY_API@", IDENTITY_API)
+    .replace("@APPS_API@", APPS_API)
+    .replace("@APP_PROVIDER@", APP_PROVIDER)
+)

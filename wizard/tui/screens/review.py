@@ -119,9 +119,14 @@ class ReviewScreen(WizardScreen):
             return
         self.query_one("#tabs").loading = False
         self.query_one("#changes", Static).update(review_table(self.step_plan))
-        for widget, render in (("#az", render_az), ("#bicep", render_bicep)):
+        step_plan, connection = self.step_plan, gateway.connection
+        # The az script is made for the cloud or endpoint in use, as `runner-identity export` makes it.
+        for widget, render in (
+            ("#az", lambda: render_az(step_plan, connection)),
+            ("#bicep", lambda: render_bicep(step_plan)),
+        ):
             try:
-                text = render(self.step_plan)
+                text = render()
             except Exception as exc:  # the export is a convenience: its failure must not block the review
                 text = f"(could not render: {exc})"
             self.query_one(widget, Static).update(text)
