@@ -58,7 +58,7 @@ def test_verbose_logs_the_steps_and_timings_but_no_http(cli: Cli, remote, plan_f
 
     assert ran.code == 0, ran.err
     assert f"Resource Manager {r.running.info.arm_endpoint}, token audience" in ran.err
-    assert re.search(r"done\s+identity\s+\d+\.\d\ds", ran.err)
+    assert re.search(r"done\s+\d+\.\d\ds\s+create managed identity id-maia-runner", ran.err), ran.err
     assert re.search(r"apply finished in \d+\.\d\d s", ran.err)
     assert "Request URL" not in ran.err
     assert "eyJ" not in ran.text and r.running.info.identity_header not in ran.text

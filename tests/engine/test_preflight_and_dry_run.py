@@ -3,6 +3,7 @@ and the commands that only read leave the sandbox byte for byte as it was."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -131,11 +132,17 @@ def test_rollback_dry_run_and_an_unconfirmed_rollback_write_nothing(
     assert main(["apply", str(tmp_path / "plan.toml"), "--yes", "--json", *where]) == 0
     journal = Path(json.loads(capsys.readouterr().out)["journal"])
     before, written = store_bytes(running), journal.read_bytes()
-    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
-    monkeypatch.setattr("builtins.input", lambda _prompt: "n")
+    monkeypatch.setattr("sys.stdin", _Terminal("n\n"))  # the admin answers no
     assert main(["rollback", str(journal), "--dry-run", *where]) == 0
     assert main(["rollback", str(journal), "--dry-run", "--json", *where]) == 0
     assert main(["rollback", str(journal), *where]) == 0  # answered no
     assert "Nothing was changed" in capsys.readouterr().out
     assert store_bytes(running) == before
     assert journal.read_bytes() == written
+
+
+class _Terminal(io.StringIO):
+    """Standard input as a terminal where the admin types `text`."""
+
+    def isatty(self) -> bool:
+        return True
