@@ -33,6 +33,7 @@ class ApplyProgress:
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None
         self._last_beat = 0.0
+        self._notice_told = False  # the last thing heard was the SDK's retry notice
 
     # -- lifecycle ------------------------------------------------------------------------------
     def __enter__(self) -> ApplyProgress:
@@ -61,6 +62,9 @@ class ApplyProgress:
         """A `wizard.apply.Progress`: a finished step gets a line of its own; a running or waiting
         one becomes the current wait."""
         first_line = progress.message.splitlines()[0] if progress.message else ""
+        told, self._notice_told = self._notice_told, False
+        if progress.status == "retrying" and told:
+            return  # the SDK's notice right before it said this retry, with the attempt count
         if progress.status in FINAL:
             if self._step == progress.step_id:
                 self._what = ""
@@ -82,6 +86,7 @@ class ApplyProgress:
 
     def retry(self, notice: Any) -> None:
         """A `wizard.azure.connection.RetryNotice` from the SDK's retry policy."""
+        self._notice_told = True  # apply's step hears the same retry next: say it once
         name = notice.target.rstrip("/").rsplit("/", 1)[-1]
         self._wait(
             f"Azure answered {notice.reason} to {notice.method} {name}: "

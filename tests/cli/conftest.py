@@ -139,6 +139,9 @@ class Remote:
 @pytest.fixture
 def remote(start_sandbox: Callable[..., RunningSandbox]) -> Iterator[Callable[..., Remote]]:
     def start(**config: Any) -> Remote:
+        # Long-running operations ask to be polled every 0.2 s: with Retry-After 0 the console script
+        # polls at its default interval (5 s), and the sandbox's operations would end by time (10 s).
+        config.setdefault("retry_after_s", 0.2)
         return Remote(start_sandbox(**config))
 
     yield start

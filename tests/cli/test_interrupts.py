@@ -174,8 +174,9 @@ def test_rollback_stopped_by_a_signal_says_where_its_journal_is_and_how_to_go_on
     r = remote()
     journal = _applied_journal(cli, r, plan_file)
     # The app's PATCH (rollback's first write) hangs; the sandbox logs a request once answered, so
-    # the journal tells when rollback is writing. (20 s: the sandbox's shutdown waits for it.)
-    r.running.sandbox.faults.add("latency,route=containerApps/maia-runner$,method=PATCH,ms=20000,times=1")
+    # the journal tells when rollback is writing. (8 s, far longer than the signal takes to come: the
+    # sandbox's shutdown waits for it.)
+    r.running.sandbox.faults.add("latency,route=containerApps/maia-runner$,method=PATCH,ms=8000,times=1")
     session = Session(cli, ["rollback", str(journal), "--yes", *r.flags], r.env)
     deadline = time.monotonic() + 120
     while not any(e["event"] == "rollback-start" for e in read_events(journal)):

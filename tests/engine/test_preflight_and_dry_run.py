@@ -125,7 +125,7 @@ def test_rollback_dry_run_and_an_unconfirmed_rollback_write_nothing(
 ) -> None:
     import json
 
-    running = start_sandbox()
+    running = start_sandbox(retry_after_s=0.2)  # the console script polls as Retry-After asks
     monkeypatch.setenv("RUNNER_IDENTITY_STATE_DIR", str(tmp_path / "state"))
     where = ["--arm-endpoint", running.info.arm_endpoint, "--ca-bundle", running.info.ca_bundle]
     runner_plan(running).save(tmp_path / "plan.toml")

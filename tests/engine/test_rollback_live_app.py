@@ -204,7 +204,7 @@ async def test_someone_elses_write_between_rollbacks_read_and_its_patch_is_repor
 def test_the_command_says_what_rollback_waits_for(start_sandbox, tmp_path, capsys, monkeypatch) -> None:
     """A rollback that meets the app busy with someone else's update waits for it, bounded; the admin
     sees on stderr what it waits for instead of a silent terminal (stdout stays the list and result)."""
-    running = start_sandbox()
+    running = start_sandbox(retry_after_s=0.2)  # the console script polls as Retry-After asks
     monkeypatch.setenv("RUNNER_IDENTITY_STATE_DIR", str(tmp_path / "state"))
     journal = asyncio.run(_applied(running, tmp_path))
     running.sandbox.faults.add("busy,route=maia-runner$,method=GET,after=1,times=1")  # the read before the PATCH
