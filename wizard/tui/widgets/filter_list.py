@@ -17,6 +17,7 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.geometry import Size
 from textual.message import Message
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
@@ -55,6 +56,17 @@ class _Options(OptionList):
                 box.insert_text_at_cursor(event.character)
 
 
+class _FilterInput(Input):
+    """The filter box. Textual's Input sets its virtual size (a layout reactive) on every change of
+    its value, and so lays out the whole screen on every keystroke; this box is one line of fixed
+    size, so only its own scrolling depends on that width: it is set without a layout pass."""
+
+    def _watch_value(self, value: str) -> None:
+        self.set_reactive(Input.virtual_size, Size(self.content_width, 1))
+        self._refresh_scrollbars()
+        super()._watch_value(value)
+
+
 class FilterList(Vertical):
     DEFAULT_CSS = """
     FilterList { height: 1fr; }
@@ -87,7 +99,7 @@ class FilterList(Vertical):
         self._made: dict[tuple[str, bool | None], Option] = {}
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder=self.placeholder, select_on_focus=False)
+        yield _FilterInput(placeholder=self.placeholder, select_on_focus=False)
         yield _Options()
 
     @property
