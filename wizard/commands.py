@@ -18,13 +18,16 @@ import traceback
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from . import rules
 from .plan import AppTarget, IdentitySpec, Plan, RoleRequest
 from .rules import RuleError
 from .streams import write_data
 from .text import for_terminal
+
+if TYPE_CHECKING:
+    from .progress import ApplyProgress
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 log = logging.getLogger("wizard.commands")
@@ -56,6 +59,34 @@ def confirm(question: str) -> bool:
     if not answer:  # end of input: the cursor is still on the question's line
         print(file=sys.stderr)
     return answer.strip().lower() in ("y", "yes")
+
+
+def _declined(args: argparse.Namespace, out: TextIO, question: str, verb: str) -> int | None:
+    """Ask before a command writes, unless --yes: None to go on, else the exit code to end with
+    (EXIT_INVALID when nobody can answer: no terminal on stdin, or --json; EXIT_OK when answered no)."""
+    if args.yes:
+        return None
+    if not sys.stdin.isatty() or _json(args):  # a JSON reader cannot answer a prompt
+        return fail(
+            args,
+            "ConfirmationRequired",
+            f"refusing to {verb} without confirmation: rerun with --yes",
+            field="--yes",
+            exit_code=EXIT_INVALID,
+            text=f"Refusing to {verb} without confirmation: rerun with --yes.",
+        )
+    if not confirm(question):
+        print("Nothing was changed.", file=out)
+        return EXIT_OK
+    return None
+
+
+def _progress_display(args: argparse.Namespace) -> ApplyProgress:
+    """apply's and rollback's progress on stderr (a `wizard.progress.ApplyProgress`): a live line only
+    on a terminal nobody else writes to (the --verbose or --debug log would tear it)."""
+    from .progress import ApplyProgress
+
+    return ApplyProgress(sys.stderr, live=sys.stderr.isatty() and not (args.verbose or args.debug))
 
 
 # -- output ---------------------------------------------------------------------------------------
@@ -357,13 +388,10 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
     async def run(gateway: Any, _session: Any) -> int:
         from .apply import Applier
-        from .progress import ApplyProgress
         from .steps import render_text
         from .verify import render_checks
 
-        # Live line only when nobody else writes to the terminal (the --verbose log would tear it).
-        live = sys.stderr.isatty() and not (args.verbose or args.debug)
-        display = ApplyProgress(sys.stderr, live=live)
+        display = _progress_display(args)
         gateway.connection.on_retry = display.retry
         applier = Applier(gateway, journal_dir=args.journal_dir, report=display.report)
         read_started = time.perf_counter()
@@ -379,19 +407,10 @@ def cmd_apply(args: argparse.Namespace) -> int:
             if _json(args):
                 emit(args, _json_outcome("dry run", step_plan))
             return EXIT_OK
-        if step_plan.writes and not args.yes:
-            if not sys.stdin.isatty() or _json(args):  # a JSON reader cannot answer a prompt
-                return fail(
-                    args,
-                    "ConfirmationRequired",
-                    "refusing to write without confirmation: rerun with --yes",
-                    field="--yes",
-                    exit_code=EXIT_INVALID,
-                    text="Refusing to write without confirmation: rerun with --yes.",
-                )
-            if not confirm("Apply these changes?"):
-                print("Nothing was changed.", file=out)
-                return EXIT_OK
+        if step_plan.writes:
+            declined = _declined(args, out, "Apply these changes?", "write")
+            if declined is not None:
+                return declined
         with display:
             outcome = await applier.apply(plan, step_plan)
         if outcome.journal:
@@ -569,25 +588,15 @@ def cmd_rollback(args: argparse.Namespace) -> int:
             if _json(args):
                 emit(args, to_json(plan, "dry run"))
             return EXIT_OK
-        if plan.writes and not args.yes:
-            if not sys.stdin.isatty() or _json(args):  # a JSON reader cannot answer a prompt
-                return fail(
-                    args,
-                    "ConfirmationRequired",
-                    "refusing to roll back without confirmation: rerun with --yes",
-                    field="--yes",
-                    exit_code=EXIT_INVALID,
-                    text="Refusing to roll back without confirmation: rerun with --yes.",
-                )
-            if not confirm("Roll back?"):
-                print("Nothing was changed.", file=out)
-                return EXIT_OK
+        if plan.writes:
+            declined = _declined(args, out, "Roll back?", "roll back")
+            if declined is not None:
+                return declined
         started = True
         from .apply import Progress
-        from .progress import ApplyProgress
 
         # What it waits for (someone else's update of the app) goes to stderr, as apply's waits do.
-        with ApplyProgress(sys.stderr, live=sys.stderr.isatty() and not (args.verbose or args.debug)) as shown:
+        with _progress_display(args) as shown:
             outcome = await execute(gateway, plan, report=lambda what: shown.report(Progress("app", "waiting", what)))
         if plan.writes:
             print("\n".join(text for _, text in outcome_lines(outcome)), file=out)

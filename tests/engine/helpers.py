@@ -209,3 +209,26 @@ def name_in_registry(running: Any, app_id: str, identity_id: str) -> None:
             "registries", [{"server": "contoso.azurecr.io", "identity": identity_id}]
         ),
     )
+
+
+def assert_demo_app_linked(
+    running: Any,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    secrets_before: dict[str, Any],
+    identity_id: str,
+    client_id: str,
+) -> None:
+    """The demo's two-container app after a run that links `identity_id` and sets AZURE_CLIENT_ID:
+    the runner container gains only that variable, the shipper and the configuration are as `before`,
+    the system-assigned identity is kept beside the one linked, and no secret changed."""
+    runner, shipper = after["properties"]["template"]["containers"]
+    old_runner, old_shipper = before["properties"]["template"]["containers"]
+    assert runner["env"] == [*old_runner["env"], {"name": "AZURE_CLIENT_ID", "value": client_id}]
+    assert {k: v for k, v in runner.items() if k != "env"} == {k: v for k, v in old_runner.items() if k != "env"}
+    assert shipper == old_shipper
+    assert after["identity"]["type"] == "SystemAssigned,UserAssigned"
+    assert after["identity"]["principalId"] == before["identity"]["principalId"]
+    assert list(after["identity"]["userAssignedIdentities"]) == [identity_id]
+    assert after["properties"]["configuration"] == before["properties"]["configuration"]
+    assert secrets_of(running, ids(running)["app"]) == secrets_before

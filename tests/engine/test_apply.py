@@ -5,7 +5,16 @@ from __future__ import annotations
 import json
 import uuid
 
-from tests.engine.helpers import applier, gateway, ids, roll_back, runner_plan, secrets_of, snapshot
+from tests.engine.helpers import (
+    applier,
+    assert_demo_app_linked,
+    gateway,
+    ids,
+    roll_back,
+    runner_plan,
+    secrets_of,
+    snapshot,
+)
 from wizard.azure.gateway import assignment_name
 from wizard.journal import read_events
 from wizard.plan import AppTarget, IdentitySpec, Plan, RoleRequest
@@ -40,16 +49,7 @@ async def test_fresh_setup_creates_links_and_sets_the_client_id(demo, tmp_path) 
         assert held["properties"]["roleDefinitionId"].endswith(role)
 
     after = snapshot(demo, i["app"])
-    runner, shipper = after["properties"]["template"]["containers"]
-    old_runner, old_shipper = before["properties"]["template"]["containers"]
-    assert runner["env"] == [*old_runner["env"], {"name": "AZURE_CLIENT_ID", "value": client_id}]
-    assert {k: v for k, v in runner.items() if k != "env"} == {k: v for k, v in old_runner.items() if k != "env"}
-    assert shipper == old_shipper
-    assert after["identity"]["type"] == "SystemAssigned,UserAssigned"
-    assert after["identity"]["principalId"] == before["identity"]["principalId"]
-    assert list(after["identity"]["userAssignedIdentities"]) == [plan.identity_id]
-    assert after["properties"]["configuration"] == before["properties"]["configuration"]
-    assert secrets_of(demo, i["app"]) == secrets_before
+    assert_demo_app_linked(demo, before, after, secrets_before, plan.identity_id, client_id)
     assert after["properties"]["latestRevisionName"] != before["properties"]["latestRevisionName"]
     # One PATCH carries the link and the variable: one revision, one long-running operation.
     patches = [w for w in demo.sandbox.writes() if w[0] == "PATCH"]

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import RunningSandbox
-from tests.engine.helpers import applier, gateway, ids, runner_plan, secrets_of, snapshot
+from tests.engine.helpers import applier, assert_demo_app_linked, gateway, ids, runner_plan, secrets_of, snapshot
 from tests.export.harness import ScriptRun, run_script
 from wizard.azure.connection import Connection
 from wizard.azure.gateway import assignment_name
@@ -89,16 +89,7 @@ def test_a_fresh_script_does_the_whole_job_and_a_rerun_writes_nothing(demo: Runn
         assert held is not None, scope  # apply's deterministic name
         assert held["properties"]["principalType"] == "ServicePrincipal"
     after = snapshot(demo, i["app"])
-    runner, shipper = after["properties"]["template"]["containers"]
-    old_runner, old_shipper = before["properties"]["template"]["containers"]
-    assert runner["env"] == [*old_runner["env"], {"name": "AZURE_CLIENT_ID", "value": client_id}]
-    assert {k: v for k, v in runner.items() if k != "env"} == {k: v for k, v in old_runner.items() if k != "env"}
-    assert shipper == old_shipper
-    assert after["identity"]["type"] == "SystemAssigned,UserAssigned"
-    assert after["identity"]["principalId"] == before["identity"]["principalId"]
-    assert list(after["identity"]["userAssignedIdentities"]) == [plan.identity_id]
-    assert after["properties"]["configuration"] == before["properties"]["configuration"]
-    assert secrets_of(demo, i["app"]) == secrets_before
+    assert_demo_app_linked(demo, before, after, secrets_before, plan.identity_id, client_id)
     assert after["properties"]["provisioningState"] == "Succeeded"  # az waited for the operation
     assert [w[0] for w in demo.sandbox.writes()] == ["PUT", "PUT", "PUT", "PATCH"]  # one PATCH: one revision
 
