@@ -181,10 +181,10 @@ def test_the_versions_az_identity_sends_create_and_read_an_identity(demo, versio
 
 def _az_cli_site_packages() -> Path | None:
     """The site-packages of an az CLI installation on this machine (AZ_CLI_SITE_PACKAGES, or az's own
-    virtual environment found through the `az` on PATH or /work/azcli-venv), or None."""
+    virtual environment found through $AZ_CLI or the `az` on PATH, as the benchmarks find it), or None."""
     given_path = os.environ.get("AZ_CLI_SITE_PACKAGES")
     candidates = [Path(given_path)] if given_path else []
-    for az in (shutil.which("az"), "/work/azcli-venv/bin/az"):
+    for az in (os.environ.get("AZ_CLI"), shutil.which("az")):
         if az and Path(az).exists():
             candidates += sorted(Path(az).resolve().parent.parent.glob("lib/python3*/site-packages"))
     return next((c for c in candidates if (c / "azure" / "cli" / "command_modules").is_dir()), None)
